@@ -1,0 +1,65 @@
+import { reasonCodeName } from './codec/reason-codes.js';
+
+/** Base class of every error the driver hands out. */
+export class MqttError extends Error {
+  /** MQTT 5 reason code behind the error, when there is one. */
+  readonly reasonCode?: number;
+
+  constructor(message: string, options?: { reasonCode?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options?.reasonCode !== undefined) this.reasonCode = options.reasonCode;
+  }
+}
+
+function withCode(message: string, reasonCode: number): string {
+  return `${message} (reason code 0x${reasonCode.toString(16).padStart(2, '0')} ${reasonCodeName(reasonCode)})`;
+}
+
+/**
+ * A peer broke the protocol: malformed bytes, a forbidden flag, a packet too large.
+ * `reasonCode` is what a DISCONNECT should carry (0x81, 0x82, 0x95, ...).
+ */
+export class MqttProtocolError extends MqttError {
+  declare readonly reasonCode: number;
+  constructor(message: string, reasonCode: number, options?: { cause?: unknown }) {
+    super(withCode(message, reasonCode), { reasonCode, cause: options?.cause });
+  }
+}
+
+/** The broker refused the connection (CONNACK with a failure code) or it could not be established. */
+export class MqttConnectError extends MqttError {
+  constructor(message: string, options?: { reasonCode?: number; cause?: unknown }) {
+    super(options?.reasonCode === undefined ? message : withCode(message, options.reasonCode), options);
+  }
+}
+
+/** The operation could not complete because the connection is gone (and was not, or cannot be, resumed). */
+export class MqttDisconnectedError extends MqttError {}
+
+/** An operation did not complete within its time limit. */
+export class MqttTimeoutError extends MqttError {}
+
+/** The broker refused one or more filters of a SUBSCRIBE (SUBACK code >= 0x80), or UNSUBSCRIBE failed. */
+export class MqttSubscribeError extends MqttError {
+  /** The SUBACK reason code of each requested filter, in request order. */
+  readonly reasonCodes: readonly number[];
+  constructor(message: string, reasonCodes: readonly number[], options?: { reasonCode?: number; cause?: unknown }) {
+    super(message, { reasonCode: options?.reasonCode ?? reasonCodes.find((c) => c >= 0x80), cause: options?.cause });
+    this.reasonCodes = reasonCodes;
+  }
+}
+
+/** The broker refused a publish (PUBACK/PUBREC with a code >= 0x80) or it was rejected locally before sending. */
+export class MqttPublishError extends MqttError {
+  constructor(message: string, options?: { reasonCode?: number; cause?: unknown }) {
+    super(options?.reasonCode === undefined ? message : withCode(message, options.reasonCode), options);
+  }
+}
+
+/** A topic name or filter is not valid MQTT; thrown before any I/O. */
+export class MqttInvalidTopicError extends MqttError {
+  constructor(message: string) {
+    super(message, { reasonCode: 0x90 });
+  }
+}

@@ -1,0 +1,204 @@
+import type {
+  AckProperties,
+  ConnackProperties,
+  ConnectProperties,
+  DisconnectProperties,
+  ProtocolVersion,
+  PublishProperties,
+  QoS,
+  RetainHandling,
+  UserProperty,
+  WillProperties,
+} from './codec/packets.js';
+
+/** Lifecycle of a driver client. `closed` is final: the client was disconnected on purpose or gave up. */
+export type ClientStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
+
+/** Exponential backoff with jitter between reconnect attempts. */
+export interface ReconnectOptions {
+  /** First delay in ms (default 100). */
+  initialDelay?: number;
+  /** Upper bound of a delay in ms (default 30_000). */
+  maxDelay?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  /** Fraction of each delay drawn at random, 0–1 (default 0.2). */
+  jitter?: number;
+  /** Attempts before the client gives up and closes (default Infinity). Also bounds the first connect. */
+  maxAttempts?: number;
+}
+
+export interface WillOptions {
+  topic: string;
+  payload: Uint8Array | string;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: WillProperties;
+}
+
+/** A duplex byte stream to a broker; `net.Socket` and `tls.TLSSocket` fit as they are. */
+export interface MqttTransportStream {
+  write(chunk: Uint8Array, callback?: (err?: Error | null) => void): boolean;
+  end(): unknown;
+  destroy(err?: Error): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'drain' | 'close' | 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  readonly writableLength?: number;
+}
+
+/** Opens a connected stream for a broker URL; used for every (re)connect. */
+export type TransportFactory = (url: URL, options: MqttClientOptions) => Promise<MqttTransportStream>;
+
+export interface MqttClientOptions {
+  /** 5 (default) or 4 (MQTT 3.1.1). */
+  protocolVersion?: ProtocolVersion;
+  /** Empty: the broker assigns one (MQTT 5), reused on reconnect. */
+  clientId?: string;
+  /** Keep Alive in seconds (default 60; 0 disables). The server's Server Keep Alive wins. */
+  keepalive?: number;
+  /** Start a new session (default true). */
+  cleanStart?: boolean;
+  /** MQTT 5 Session Expiry Interval in seconds (default 0). */
+  sessionExpiryInterval?: number;
+  username?: string;
+  password?: string | Uint8Array;
+  /** Called before every (re)connect; lets a token be refreshed. Its result overrides username/password. */
+  credentials?: () => Promise<{ username?: string; password?: string | Uint8Array }>;
+  will?: WillOptions;
+  /** Receive Maximum we advertise (default 65535). */
+  receiveMaximum?: number;
+  /** Maximum Packet Size we advertise and enforce on inbound packets. */
+  maximumPacketSize?: number;
+  /** Topic Alias Maximum we accept from the server (default 0: none). */
+  topicAliasMaximum?: number;
+  /** User properties sent on CONNECT. */
+  userProperties?: Record<string, string> | UserProperty[];
+  /** Extra CONNECT properties (authentication method/data, request response information, ...). */
+  connectProperties?: ConnectProperties;
+  /** Milliseconds to wait for CONNACK (default 30_000). */
+  connectTimeout?: number;
+  /** `false` disables reconnecting. Default on. */
+  reconnect?: false | ReconnectOptions;
+  /** Messages held for a resumed session before a matching subscription exists (default 1000). */
+  unroutedBufferSize?: number;
+  /** Concurrent `request()` calls allowed (default 10_000). */
+  maxPendingRequests?: number;
+  /** Plugs in another transport (WebSocket, a test proxy, ...). */
+  transport?: TransportFactory;
+  /** Node `tls.connect` options for `mqtts://` (ca, cert, key, servername, rejectUnauthorized, ...). */
+  tls?: Record<string, unknown>;
+}
+
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  properties?: PublishProperties;
+}
+
+export interface PublishResult {
+  /** Packet identifier used (QoS > 0). */
+  packetId?: number;
+  /** Reason code of the PUBACK/PUBREC (MQTT 5); 0 for QoS 0 and on 3.1.1. */
+  reasonCode: number;
+  properties?: AckProperties;
+}
+
+export type AckMode = 'auto' | 'manual';
+
+export interface SubscribeOptions {
+  qos?: QoS;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: RetainHandling;
+  /** auto (default): acknowledged on receipt. manual: PUBACK/PUBREC only on `message.ack()`. */
+  ack?: AckMode;
+  /** Messages buffered for a consumer that is not reading (default 1000). See README: backpressure. */
+  bufferSize?: number;
+  userProperties?: UserProperty[];
+}
+
+/** A PUBLISH delivered to the application. */
+export interface MqttMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly dup: boolean;
+  readonly properties: PublishProperties;
+  /** User properties as a record; a repeated name gives an array in wire order. */
+  readonly userProperties: Record<string, string | string[]>;
+  /** Send PUBACK / PUBREC (idempotent; no-op at QoS 0 or in auto mode). */
+  ack(): Promise<void>;
+  /** MQTT 5: PUBACK / PUBREC with an error reason code (default 0x80). On 3.1.1 it acknowledges. */
+  nack(reasonCode?: number): Promise<void>;
+}
+
+/** The result of `subscribe()`: an async iterable of the messages its filters matched. */
+export interface Subscription extends AsyncIterable<MqttMessage>, AsyncDisposable {
+  readonly filters: readonly string[];
+  /** Granted QoS (or failure code) per filter, from SUBACK. */
+  readonly granted: readonly number[];
+  /** MQTT 5 subscription identifier, when the broker supports them. */
+  readonly subscriptionIdentifier?: number;
+  /** Stops delivery, sends UNSUBSCRIBE and ends the iteration. Idempotent. */
+  unsubscribe(): Promise<void>;
+}
+
+export interface RequestOptions {
+  /** Milliseconds until `MqttTimeoutError` (default 30_000). */
+  timeout?: number;
+  qos?: QoS;
+  properties?: PublishProperties;
+  /** Required on 3.1.1: the topic the responder publishes to. */
+  responseTopic?: string;
+}
+
+export interface DisconnectOptions {
+  reasonCode?: number;
+  sessionExpiryInterval?: number;
+  reasonString?: string;
+}
+
+export interface ConnectedEvent {
+  sessionPresent: boolean;
+  properties?: ConnackProperties;
+}
+
+export interface DisconnectedEvent {
+  /** Reason code of the server's DISCONNECT, or of the error that closed the link. */
+  reasonCode?: number;
+  reasonString?: string;
+  properties?: DisconnectProperties;
+  error?: Error;
+}
+
+export interface ClientEvents {
+  connect: [ConnectedEvent];
+  disconnect: [DisconnectedEvent];
+  reconnecting: [{ attempt: number; delay: number }];
+  status: [ClientStatus];
+  error: [Error];
+}
+
+/**
+ * What every driver client implements: the TCP/TLS/WebSocket client returned by `connect()` and the
+ * in-memory client of `nest-mqtt-async/testing`. The Nest transport only talks to this.
+ */
+export interface MqttDriverClient {
+  readonly status: ClientStatus;
+  readonly protocolVersion: ProtocolVersion;
+  /** Client identifier in use (the server-assigned one when it assigned one). */
+  readonly clientId: string;
+  /** CONNACK properties of the current connection (MQTT 5). */
+  readonly serverProperties: ConnackProperties | undefined;
+  publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<PublishResult>;
+  subscribe(filter: string | string[], options?: SubscribeOptions): Promise<Subscription>;
+  request(topic: string, payload: Uint8Array | string, options?: RequestOptions): Promise<MqttMessage>;
+  disconnect(options?: DisconnectOptions): Promise<void>;
+  on<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this;
+  off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this;
+}
+
+/** Creates a connected driver client; `connect` is one, the in-memory broker provides another. */
+export type Connector = (url: string, options?: MqttClientOptions) => Promise<MqttDriverClient>;
