@@ -1,0 +1,46 @@
+import type { Deserializer, Serializer } from '@nestjs/microservices';
+import type { Connector, MqttClientOptions, QoS, RetainHandling } from '../driver/index.js';
+
+/** Options shared by `ServerMqttAsync` and `ClientMqttAsync`: the driver's options plus the broker URL. */
+export interface MqttAsyncTransportOptions extends MqttClientOptions {
+  /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883` (later `ws://`, `wss://`). */
+  url: string;
+  /** Creates the driver client; defaults to the driver's `connect`. The in-memory test broker supplies its own. */
+  connector?: Connector;
+  serializer?: Serializer;
+  deserializer?: Deserializer;
+  /**
+   * Use the built-in Nest MQTT wire format (`{pattern,data,id}` → `<topic>/reply`) for RPC, so Nest's
+   * `ClientMqtt`/`ServerMqtt` interoperate. Always on for protocolVersion 4; opt-in on 5.
+   */
+  nestWireFormat?: boolean;
+}
+
+export type HandlerAckMode = 'auto' | 'after' | 'manual';
+
+/** Per-handler options, given as the second argument of `@MessagePattern` / `@EventPattern` (Nest `extras`). */
+export interface MqttAsyncHandlerOptions {
+  qos?: QoS;
+  /** Shared subscription group: subscribes `$share/<group>/<filter>`. */
+  shared?: string;
+  /** Messages handled at once by this handler (default 1: in order). */
+  concurrency?: number;
+  /** auto: ack on receipt; after: when the handler settles; manual: `ctx.ack()` / `ctx.nack()`. */
+  ack?: HandlerAckMode;
+  noLocal?: boolean;
+  retainHandling?: RetainHandling;
+}
+
+export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions {
+  /** Republish events whose payload or validation failed here, with the error in user properties. */
+  deadLetterTopic?: string;
+  /** Milliseconds `close()` waits for running handlers before disconnecting (default 10_000). */
+  shutdownTimeout?: number;
+}
+
+export interface MqttAsyncClientOptions extends MqttAsyncTransportOptions {
+  /** Default QoS of `emit()` / `send()` (default 1). */
+  qos?: QoS;
+  /** Milliseconds a `send()` waits for its reply (default 30_000). */
+  requestTimeout?: number;
+}
