@@ -1,0 +1,114 @@
+import { MqttInvalidTopicError } from './errors.js';
+
+const MAX_TOPIC_BYTES = 65_535;
+const SHARE_PREFIX = '$share/';
+
+function checkCommon(kind: string, value: string): void {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new MqttInvalidTopicError(`${kind} must be a non-empty string`);
+  }
+  if (value.includes('\u0000')) {
+    throw new MqttInvalidTopicError(`${kind} '${value}' contains U+0000, which MQTT forbids`);
+  }
+  if (value.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(value) > MAX_TOPIC_BYTES) {
+    throw new MqttInvalidTopicError(`${kind} is longer than ${MAX_TOPIC_BYTES} bytes in UTF-8`);
+  }
+}
+
+/**
+ * Checks a topic name for PUBLISH: non-empty, no wildcards, no U+0000, at most 65,535 UTF-8 bytes.
+ * @throws MqttInvalidTopicError
+ */
+export function validateTopicName(topic: string): void {
+  checkCommon('Topic name', topic);
+  if (topic.includes('+') || topic.includes('#')) {
+    throw new MqttInvalidTopicError(
+      `Topic name '${topic}' contains a wildcard (+ or #); wildcards are only allowed in subscription filters`,
+    );
+  }
+}
+
+function validatePlainFilter(filter: string, original: string): void {
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      throw new MqttInvalidTopicError(`Topic filter '${original}': '#' must be a whole level and the last one`);
+    }
+    if (level.includes('+') && level !== '+') {
+      throw new MqttInvalidTopicError(`Topic filter '${original}': '+' must fill a whole level`);
+    }
+  }
+}
+
+/**
+ * Checks a subscription filter, including shared filters `$share/<group>/<filter>`.
+ * @throws MqttInvalidTopicError
+ */
+export function validateTopicFilter(filter: string): void {
+  checkCommon('Topic filter', filter);
+  const shared = splitShared(filter);
+  if (shared) {
+    const { group, filter: inner } = shared;
+    if (group.length === 0 || group.includes('+') || group.includes('#')) {
+      throw new MqttInvalidTopicError(
+        `Shared filter '${filter}': the share name must be non-empty and contain no '/', '+' or '#'`,
+      );
+    }
+    if (inner.length === 0)
+      throw new MqttInvalidTopicError(`Shared filter '${filter}' has no topic filter after the share name`);
+    validatePlainFilter(inner, filter);
+    return;
+  }
+  validatePlainFilter(filter, filter);
+}
+
+function splitShared(filter: string): { group: string; filter: string } | undefined {
+  if (!filter.startsWith(SHARE_PREFIX)) return undefined;
+  const rest = filter.slice(SHARE_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return { group: rest, filter: '' };
+  return { group: rest.slice(0, slash), filter: rest.slice(slash + 1) };
+}
+
+/** Splits `$share/<group>/<filter>` into its parts; a plain filter comes back as `{ filter }`. */
+export function parseSharedFilter(filter: string): { group?: string; filter: string } {
+  return splitShared(filter) ?? { filter };
+}
+
+/** True when `filter` contains `+` or `#` (shared prefix excluded). */
+export function hasWildcard(filter: string): boolean {
+  const inner = parseSharedFilter(filter).filter;
+  return inner.includes('+') || inner.includes('#');
+}
+
+/**
+ * True when `topic` matches `filter` under MQTT rules. A shared filter matches on its inner filter.
+ * Topics starting with `$` are not matched by a leading `+` or `#` (MQTT 5 section 4.7.2).
+ * Works without allocating, so it is cheap enough for per-message routing.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (filter.startsWith(SHARE_PREFIX)) filter = parseSharedFilter(filter).filter;
+  const fc0 = filter.charCodeAt(0);
+  if (topic.charCodeAt(0) === 0x24 /* $ */ && (fc0 === 0x2b /* + */ || fc0 === 0x23) /* # */) return false;
+  let f = 0;
+  let t = 0;
+  const fl = filter.length;
+  const tl = topic.length;
+  while (f < fl) {
+    const c = filter.charCodeAt(f);
+    if (c === 0x23) return true; // '#' matches the rest, including the parent level
+    if (c === 0x2b) {
+      while (t < tl && topic.charCodeAt(t) !== 0x2f) t++;
+      f++;
+    } else {
+      if (t >= tl || topic.charCodeAt(t) !== c) {
+        // 'a/#' also matches 'a': filter continues with '/#' where the topic ends
+        return t === tl && c === 0x2f && f + 2 === fl && filter.charCodeAt(f + 1) === 0x23;
+      }
+      f++;
+      t++;
+    }
+  }
+  return t === tl;
+}
