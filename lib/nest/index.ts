@@ -1,0 +1,25 @@
+/** nest-mqtt-async: a NestJS microservice transport for MQTT 5.0 and 3.1.1. */
+export { MqttAsyncContext, type MqttAsyncContextArgs } from './context/mqtt-async.context.js';
+export { TopicParam } from './decorators/topic-param.decorator.js';
+export type {
+  HandlerAckMode,
+  MqttAsyncClientOptions,
+  MqttAsyncHandlerOptions,
+  MqttAsyncServerOptions,
+  MqttAsyncTransportOptions,
+} from './options.js';
+export * from './protocol.js';
+export {
+  compareSpecificity,
+  extractParams,
+  MqttAsyncPatternError,
+  parseRoutePattern,
+  type RoutePattern,
+} from './routing/pattern.js';
+export { MqttAsyncPayloadError } from './server/payload.js';
+export {
+  DEFAULT_SERVER_CONNECT_ATTEMPTS,
+  type MessageHandledEvent,
+  type MqttAsyncServerEvents,
+  ServerMqttAsync,
+} from './server/server-mqtt-async.js';

@@ -1,0 +1,123 @@
+import type { QoS, RetainHandling } from '../../driver/index.js';
+import type { HandlerAckMode, MqttAsyncHandlerOptions } from '../options.js';
+import {
+  compareSpecificity,
+  MqttAsyncPatternError,
+  parseRoutePattern,
+  type RoutePattern,
+  routeMatches,
+} from './pattern.js';
+
+/** Handler options with defaults applied. */
+export interface ResolvedHandlerOptions {
+  qos: QoS;
+  shared?: string;
+  concurrency: number;
+  ack: HandlerAckMode;
+  noLocal?: boolean;
+  retainHandling?: RetainHandling;
+}
+
+/** One registered handler and where it listens. */
+export interface RouteEntry<H> {
+  readonly route: RoutePattern;
+  readonly handler: H;
+  readonly isEvent: boolean;
+  readonly options: ResolvedHandlerOptions;
+  /** Registration order, the tie-breaker between equally specific patterns. */
+  readonly order: number;
+  readonly group: SubscriptionGroup<H>;
+}
+
+/** Handlers that share one `subscribe()` call: same QoS, options and shared group. */
+export interface SubscriptionGroup<H> {
+  readonly key: string;
+  /** Filters to subscribe, `$share/<group>/` prefixed when shared; deduplicated. */
+  readonly filters: string[];
+  readonly options: ResolvedHandlerOptions;
+  readonly entries: RouteEntry<H>[];
+}
+
+/** Default QoS of a handler's subscription. */
+export const DEFAULT_HANDLER_QOS: QoS = 1;
+
+/** Applies defaults to a handler's `extras`; throws naming `where` on invalid values. */
+export function resolveHandlerOptions(
+  extras: MqttAsyncHandlerOptions | undefined,
+  where: string,
+): ResolvedHandlerOptions {
+  const e = extras ?? {};
+  const fail = (why: string): never => {
+    throw new MqttAsyncPatternError(`Invalid handler options on ${where}: ${why}`);
+  };
+  const qos = e.qos ?? DEFAULT_HANDLER_QOS;
+  if (qos !== 0 && qos !== 1 && qos !== 2) fail(`qos must be 0, 1 or 2, got ${String(qos)}`);
+  const concurrency = e.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    fail(`concurrency must be an integer >= 1, got ${concurrency}`);
+  const ack = e.ack ?? 'auto';
+  if (ack !== 'auto' && ack !== 'after' && ack !== 'manual') fail(`ack must be 'auto', 'after' or 'manual'`);
+  if (e.shared !== undefined && (e.shared.length === 0 || /[/+#]/.test(e.shared))) {
+    fail(`shared group '${e.shared}' must be non-empty without '/', '+' or '#'`);
+  }
+  const resolved: ResolvedHandlerOptions = { qos, concurrency, ack };
+  if (e.shared !== undefined) resolved.shared = e.shared;
+  if (e.noLocal !== undefined) resolved.noLocal = e.noLocal;
+  if (e.retainHandling !== undefined) resolved.retainHandling = e.retainHandling;
+  return resolved;
+}
+
+function groupKey(o: ResolvedHandlerOptions): string {
+  return JSON.stringify([o.qos, o.shared ?? null, o.concurrency, o.ack, o.noLocal ?? null, o.retainHandling ?? null]);
+}
+
+/**
+ * Routes topics to handlers. RPC: the single most specific `@MessagePattern` route (literal > `+` > `#`, then
+ * registration order). Events: every matching `@EventPattern` route of the subscription the message came on.
+ */
+export class MqttAsyncRouter<H> {
+  private readonly byKey = new Map<string, SubscriptionGroup<H>>();
+  private readonly rpcRoutes: RouteEntry<H>[] = [];
+  private order = 0;
+
+  /** Registers a handler. @throws MqttAsyncPatternError naming `where`. */
+  add(pattern: unknown, handler: H, isEvent: boolean, extras: MqttAsyncHandlerOptions | undefined, where: string) {
+    const route = parseRoutePattern(pattern, where);
+    const options = resolveHandlerOptions(extras, where);
+    const key = groupKey(options);
+    let group = this.byKey.get(key);
+    if (!group) {
+      group = { key, filters: [], options, entries: [] };
+      this.byKey.set(key, group);
+    }
+    const filter = options.shared ? `$share/${options.shared}/${route.filter}` : route.filter;
+    if (!group.filters.includes(filter)) group.filters.push(filter);
+    const entry: RouteEntry<H> = { route, handler, isEvent, options, order: this.order++, group };
+    group.entries.push(entry);
+    if (!isEvent) {
+      this.rpcRoutes.push(entry);
+      this.rpcRoutes.sort((a, b) => compareSpecificity(a.route, b.route) || a.order - b.order);
+    }
+    return entry;
+  }
+
+  /** Subscription groups, in registration order of their first handler. */
+  groups(): SubscriptionGroup<H>[] {
+    return [...this.byKey.values()];
+  }
+
+  /** The one `@MessagePattern` route for `topic`, across all groups. */
+  rpcRoute(topic: string): RouteEntry<H> | undefined {
+    return this.rpcRoutes.find((e) => routeMatches(e.route, topic));
+  }
+
+  /** The `@EventPattern` routes of `group` matching `topic`, in registration order. */
+  eventRoutes(group: SubscriptionGroup<H>, topic: string): RouteEntry<H>[] {
+    return group.entries.filter((e) => e.isEvent && routeMatches(e.route, topic));
+  }
+
+  /** True when any route (of any kind) in `group` matches `topic`. */
+  hasRoutes(): boolean {
+    return this.byKey.size > 0;
+  }
+}

@@ -1,0 +1,70 @@
+import { isObservable, type Observable } from 'rxjs';
+
+/** One reply of an RPC handler's result stream. */
+export type ReplyPacket =
+  | { kind: 'value'; response: unknown; final: boolean }
+  | { kind: 'error'; err: unknown }
+  | { kind: 'complete' };
+
+/**
+ * Publishes the values of `result$` through `respond`, one at a time and in order. Completion marks the last
+ * queued value final, or adds an empty final reply when the last value already left. Resolves once every reply
+ * was handed to `respond` (a failed `respond` is reported to `onError` and does not stop the ones behind it).
+ */
+export function streamReplies(
+  result$: Observable<unknown>,
+  respond: (packet: ReplyPacket) => Promise<void>,
+  onError: (err: unknown) => void,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const queue: ReplyPacket[] = [];
+    let draining = false;
+    let ended = false;
+    const drain = async () => {
+      while (queue.length > 0) {
+        const packet = queue.shift()!;
+        try {
+          await respond(packet);
+        } catch (err) {
+          onError(err);
+        }
+      }
+      draining = false;
+      if (ended) resolve();
+    };
+    const push = (packet: ReplyPacket) => {
+      const last = queue.at(-1);
+      if (packet.kind === 'complete' && last?.kind === 'value') last.final = true;
+      else queue.push(packet);
+      if (!draining) {
+        draining = true;
+        process.nextTick(drain);
+      }
+    };
+    result$.subscribe({
+      next: (response) => push({ kind: 'value', response, final: false }),
+      error: (err) => {
+        ended = true;
+        push({ kind: 'error', err });
+      },
+      complete: () => {
+        ended = true;
+        push({ kind: 'complete' });
+      },
+    });
+  });
+}
+
+/** Waits for an event handler's result (value, Promise or Observable); rejects with its error. */
+export function settleEventResult(result: unknown): Promise<void> {
+  if (!isObservable(result)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    result.subscribe({ error: reject, complete: resolve });
+  });
+}
+
+/** The error object a caller sees for a failure that did not pass through Nest's exception filters. */
+export function toRpcError(err: unknown): unknown {
+  if (err instanceof Error) return { status: 'error', message: err.message };
+  return err;
+}

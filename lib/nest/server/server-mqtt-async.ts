@@ -1,0 +1,248 @@
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import type {
+  ClientEvents,
+  ClientStatus,
+  Connector,
+  MqttClientOptions,
+  MqttDriverClient,
+  MqttMessage,
+  Subscription,
+} from '../../driver/index.js';
+import * as driver from '../../driver/index.js';
+import type { MqttAsyncServerOptions } from '../options.js';
+import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
+import { AckSequencer } from './ack-sequencer.js';
+import { describe, MessageDispatcher } from './dispatcher.js';
+import { Semaphore } from './semaphore.js';
+
+/** Emitted once per received message after its handlers settled and its replies and acks were sent. */
+export interface MessageHandledEvent {
+  message: MqttMessage;
+  topic: string;
+  error?: unknown;
+}
+
+/** Events of `ServerMqttAsync.on()`: the driver's events plus `message:handled`. */
+export type MqttAsyncServerEvents = {
+  [E in keyof ClientEvents]: (...args: ClientEvents[E]) => void;
+} & {
+  'message:handled': (event: MessageHandledEvent) => void;
+};
+
+/** Connection attempts of the first connect when the options set no `reconnect.maxAttempts`. */
+export const DEFAULT_SERVER_CONNECT_ATTEMPTS = 3;
+const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
+
+type Listener = (...args: unknown[]) => void;
+
+/** Stand-in until the driver exports `connect`; then the default connector. */
+function defaultConnector(): Connector {
+  const connect = (driver as unknown as { connect?: Connector }).connect;
+  if (!connect) throw new Error('nest-mqtt-async: the driver connect() is not available; pass options.connector');
+  return connect;
+}
+
+/**
+ * A Nest microservice transport strategy on the nest-mqtt-async driver: topic params, most-specific routing,
+ * ack control, MQTT 5 request/response and Nest's own MQTT wire format.
+ *
+ * ```ts
+ * NestFactory.createMicroservice(AppModule, { strategy: new ServerMqttAsync({ url, protocolVersion: 5 }) });
+ * ```
+ */
+export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus> implements CustomTransportStrategy {
+  override readonly transportId = Symbol.for('nest-mqtt-async');
+  override propagatesEventHandlerErrors = true;
+  /** @internal */ router = new MqttAsyncRouter<MessageHandler>();
+  private mqttClient: MqttDriverClient | undefined;
+  private subscriptions: Subscription[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly listeners: Array<[string, Listener]> = [];
+  private closing: Promise<void> | undefined;
+  private stopConsuming: () => void = () => {};
+  private stopped: Promise<void> = Promise.resolve();
+  private readonly dispatcher: MessageDispatcher;
+
+  constructor(readonly options: MqttAsyncServerOptions) {
+    super();
+    this.dispatcher = new MessageDispatcher({
+      router: this.router,
+      options,
+      logger: this.logger,
+      client: () => this.unwrap(),
+      toObservable: (result) => this.transformToObservable(result),
+    });
+  }
+
+  /** Connects, subscribes every handler pattern (batched per options) and starts consuming. */
+  async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  private async start(): Promise<void> {
+    this.closing = undefined;
+    this.router = new MqttAsyncRouter<MessageHandler>();
+    (this.dispatcher as unknown as { host: { router: unknown } }).host.router = this.router;
+    for (const [pattern, handler] of this.getHandlers()) {
+      const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
+      this.router.add(pattern, handler, handler.isEventHandler === true, handler.extras, `${kind}('${pattern}')`);
+    }
+    const connector = this.options.connector ?? defaultConnector();
+    this._status$.next('connecting');
+    const client = await connector(this.options.url, this.clientOptions()).catch((err: unknown) => {
+      this._status$.next('closed');
+      throw new Error(`ServerMqttAsync could not connect to ${this.options.url}: ${describe(err)}`, { cause: err });
+    });
+    this.mqttClient = client;
+    client.on('status', (status) => this._status$.next(status));
+    client.on('error', (err) => this.logger.error(`MQTT client error: ${describe(err)}`));
+    for (const [event, listener] of this.listeners) this.attach(event, listener);
+    try {
+      this.subscriptions = await Promise.all(this.router.groups().map((g) => this.subscribe(client, g)));
+    } catch (err) {
+      await client.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this._status$.next(client.status);
+    this.consumeAll();
+  }
+
+  private clientOptions(): MqttClientOptions {
+    const {
+      url: _url,
+      connector: _c,
+      serializer: _s,
+      deserializer: _d,
+      ...rest
+    } = this.options as MqttAsyncServerOptions & Record<string, unknown>;
+    const options = { ...rest } as MqttClientOptions;
+    if (options.reconnect !== false) {
+      options.reconnect = { maxAttempts: DEFAULT_SERVER_CONNECT_ATTEMPTS, ...(options.reconnect ?? {}) };
+    }
+    return options;
+  }
+
+  private async subscribe(client: MqttDriverClient, group: SubscriptionGroup<MessageHandler>): Promise<Subscription> {
+    const o = group.options;
+    const subscription = await client.subscribe(group.filters, {
+      qos: o.qos,
+      ack: 'manual',
+      ...(o.noLocal !== undefined ? { noLocal: o.noLocal } : {}),
+      ...(o.retainHandling !== undefined ? { retainHandling: o.retainHandling } : {}),
+    });
+    subscription.granted.forEach((code, i) => {
+      if (code >= 0x80) {
+        throw new Error(
+          `The broker refused the subscription '${group.filters[i]}' (reason code 0x${code.toString(16)}); check its ACL and shared-subscription support`,
+        );
+      }
+    });
+    return subscription;
+  }
+
+  private consumeAll(): void {
+    let stop!: () => void;
+    const stopSignal = new Promise<'stop'>((resolve) => {
+      stop = () => resolve('stop');
+    });
+    this.stopConsuming = stop;
+    const groups = this.router.groups();
+    this.stopped = Promise.all(this.subscriptions.map((sub, i) => this.consume(groups[i]!, sub, stopSignal))).then(
+      () => undefined,
+    );
+  }
+
+  private async consume(group: SubscriptionGroup<MessageHandler>, sub: Subscription, stop: Promise<'stop'>) {
+    const iterator = sub[Symbol.asyncIterator]();
+    const slots = new Semaphore(group.options.concurrency);
+    const sequencer = new AckSequencer((err) => this.logger.error(`Ack failed: ${describe(err)}`));
+    for (;;) {
+      if ((await Promise.race([slots.acquire(), stop])) === 'stop') return;
+      const next = await Promise.race([iterator.next(), stop]);
+      if (next === 'stop' || next.done) {
+        slots.release();
+        return;
+      }
+      const message = next.value;
+      const ticket = sequencer.enqueue(message);
+      const work = this.dispatcher
+        .dispatch(group, message, ticket)
+        .then((error) => this.emitHandled(message, error))
+        .catch((err) => this.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`))
+        .finally(() => {
+          slots.release();
+          this.running.delete(work);
+        });
+      this.running.add(work);
+    }
+  }
+
+  private emitHandled(message: MqttMessage, error: unknown): void {
+    const event: MessageHandledEvent = { message, topic: message.topic };
+    if (error !== undefined) event.error = error;
+    for (const [name, listener] of this.listeners) {
+      if (name !== 'message:handled') continue;
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error(`A 'message:handled' listener threw: ${describe(err)}`);
+      }
+    }
+  }
+
+  /**
+   * Stops taking messages, waits up to `shutdownTimeout` ms for running handlers (their replies and acks are
+   * sent), then disconnects. Messages not yet taken stay unacknowledged, so the broker redelivers them.
+   */
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopConsuming();
+    await this.stopped;
+    const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeout);
+    });
+    const outcome = await Promise.race([Promise.allSettled([...this.running]), expired]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn?.(`close(): ${this.running.size} handler(s) still running after ${timeout} ms; disconnecting`);
+    }
+    const client = this.mqttClient;
+    this.subscriptions = [];
+    if (client) await client.disconnect().catch((err) => this.logger.error(`Disconnect failed: ${describe(err)}`));
+    this._status$.next('closed');
+  }
+
+  /** Registers a listener for a driver event or `message:handled`; works before `listen()`. */
+  on<
+    EventKey extends keyof MqttAsyncServerEvents = keyof MqttAsyncServerEvents,
+    EventCallback extends MqttAsyncServerEvents[EventKey] = MqttAsyncServerEvents[EventKey],
+  >(event: EventKey, callback: EventCallback): void {
+    const listener = callback as unknown as Listener;
+    this.listeners.push([event as string, listener]);
+    if (this.mqttClient) this.attach(event as string, listener);
+  }
+
+  private attach(event: string, listener: Listener): void {
+    if (event === 'message:handled' || !this.mqttClient) return;
+    this.mqttClient.on(event as keyof ClientEvents, listener as never);
+  }
+
+  /** The driver client (after `listen()`). */
+  unwrap<T = MqttDriverClient>(): T {
+    if (!this.mqttClient) {
+      throw new Error('ServerMqttAsync is not connected yet: call listen() (app.listen / startAllMicroservices) first');
+    }
+    return this.mqttClient as T;
+  }
+}

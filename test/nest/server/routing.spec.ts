@@ -1,0 +1,100 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  compareSpecificity,
+  extractParams,
+  MqttAsyncPatternError,
+  parseRoutePattern,
+} from '../../../lib/nest/routing/pattern.js';
+import { MqttAsyncRouter } from '../../../lib/nest/routing/router.js';
+
+describe('parseRoutePattern', () => {
+  it('turns {name} and :name levels into + and keeps raw wildcards', () => {
+    expect(parseRoutePattern('devices/{id}/cmd').filter).toBe('devices/+/cmd');
+    expect(parseRoutePattern('devices/:id/cmd/#').filter).toBe('devices/+/cmd/#');
+    expect(parseRoutePattern('a/+/b').filter).toBe('a/+/b');
+    expect(parseRoutePattern('#').filter).toBe('#');
+  });
+
+  it.each([
+    ['devices/{id', 'must fill a whole level'],
+    ['devices/x{id}/cmd', 'must fill a whole level'],
+    ['a/#/b', "'#' must be the last level"],
+    ['a/b+/c', 'wildcards must fill a whole level'],
+    ['a/{x}/{x}', "parameter 'x' repeats"],
+    ['a/{1x}', 'not a valid parameter name'],
+    ['$share/g/a', "{ shared: '<group>' }"],
+  ])('rejects %s naming the handler', (pattern, why) => {
+    const fail = () => parseRoutePattern(pattern, "@EventPattern('x') on Ctl.m");
+    expect(fail).toThrow(MqttAsyncPatternError);
+    expect(fail).toThrow(why);
+    expect(fail).toThrow("@EventPattern('x') on Ctl.m");
+  });
+
+  it('rejects non-string and empty patterns', () => {
+    expect(() => parseRoutePattern({ cmd: 'x' }, 'h')).toThrow('non-empty topic strings');
+    expect(() => parseRoutePattern('', 'h')).toThrow(MqttAsyncPatternError);
+  });
+});
+
+describe('extractParams', () => {
+  it('reads named levels from the real topic', () => {
+    const route = parseRoutePattern('sensors/{site}/:device/#');
+    expect(extractParams(route, 'sensors/berlin/t1/temp/c')).toEqual({ site: 'berlin', device: 't1' });
+    expect(extractParams(parseRoutePattern('a/+/b'), 'a/x/b')).toEqual({});
+  });
+});
+
+describe('specificity', () => {
+  const rank = (...patterns: string[]) =>
+    patterns
+      .map((p) => parseRoutePattern(p))
+      .sort(compareSpecificity)
+      .map((r) => r.pattern);
+
+  it('orders literal > + > # level by level', () => {
+    expect(rank('#', 'devices/+/cmd', 'devices/t1/cmd', 'devices/#')).toEqual([
+      'devices/t1/cmd',
+      'devices/+/cmd',
+      'devices/#',
+      '#',
+    ]);
+  });
+
+  it('prefers the exact topic over a parent match by #', () => {
+    expect(rank('a/#', 'a')).toEqual(['a', 'a/#']);
+  });
+});
+
+describe('MqttAsyncRouter', () => {
+  it('picks one most specific RPC handler, registration order breaking ties', () => {
+    const router = new MqttAsyncRouter<string>();
+    router.add('devices/#', 'hash', false, {}, 'h1');
+    router.add('devices/{id}/cmd', 'param', false, {}, 'h2');
+    router.add('devices/+/cmd', 'plus', false, {}, 'h3');
+    router.add('devices/t1/cmd', 'literal', false, {}, 'h4');
+    expect(router.rpcRoute('devices/t1/cmd')?.handler).toBe('literal');
+    expect(router.rpcRoute('devices/t2/cmd')?.handler).toBe('param');
+    expect(router.rpcRoute('devices/t2/x')?.handler).toBe('hash');
+    expect(router.rpcRoute('other')).toBeUndefined();
+  });
+
+  it('gives events every matching handler of the subscription and batches filters per option set', () => {
+    const router = new MqttAsyncRouter<string>();
+    router.add('t/{id}/temp', 'a', true, { qos: 1 }, 'a');
+    router.add('t/+/temp', 'b', true, { qos: 1 }, 'b');
+    router.add('t/#', 'c', true, { qos: 0 }, 'c');
+    router.add('jobs/#', 'd', true, { qos: 1, shared: 'pool' }, 'd');
+    const groups = router.groups();
+    expect(groups.map((g) => g.filters)).toEqual([['t/+/temp'], ['t/#'], ['$share/pool/jobs/#']]);
+    expect(router.eventRoutes(groups[0]!, 't/1/temp').map((e) => e.handler)).toEqual(['a', 'b']);
+    expect(router.eventRoutes(groups[1]!, 't/1/temp').map((e) => e.handler)).toEqual(['c']);
+    expect(router.eventRoutes(groups[2]!, 'jobs/x/y').map((e) => e.handler)).toEqual(['d']);
+    expect(extractParams(router.eventRoutes(groups[0]!, 't/9/temp')[0]!.route, 't/9/temp')).toEqual({ id: '9' });
+  });
+
+  it('rejects invalid handler options naming the handler', () => {
+    const router = new MqttAsyncRouter<string>();
+    expect(() => router.add('a', 'x', true, { concurrency: 0 }, 'Ctl.m')).toThrow(/Ctl\.m.*concurrency/);
+    expect(() => router.add('a', 'x', true, { shared: 'a/b' }, 'Ctl.m')).toThrow(/shared group/);
+  });
+});
