@@ -16,6 +16,7 @@ export {
   parseRoutePattern,
   type RoutePattern,
 } from './routing/pattern.js';
+export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
 export { MqttAsyncPayloadError } from './server/payload.js';
 export {
   DEFAULT_SERVER_CONNECT_ATTEMPTS,

@@ -1,4 +1,4 @@
-import type { QoS, RetainHandling } from '../../driver/index.js';
+import { parseSharedFilter, type QoS, type RetainHandling } from '../../driver/index.js';
 import type { HandlerAckMode, MqttAsyncHandlerOptions } from '../options.js';
 import {
   compareSpecificity,
@@ -101,6 +101,16 @@ export class MqttAsyncRouter<H> {
     return entry;
   }
 
+  /**
+   * Filters to subscribe for `group`, without those another filter of the group already covers: MQTT 5 brokers
+   * (mosquitto) deliver one copy per matching subscription, which would run handlers twice.
+   */
+  subscribeFilters(group: SubscriptionGroup<H>): string[] {
+    return group.filters.filter(
+      (f, i) => !group.filters.some((g, j) => j !== i && covers(g, f) && (!covers(f, g) || j < i)),
+    );
+  }
+
   /** Subscription groups, in registration order of their first handler. */
   groups(): SubscriptionGroup<H>[] {
     return [...this.byKey.values()];
@@ -120,4 +130,23 @@ export class MqttAsyncRouter<H> {
   hasRoutes(): boolean {
     return this.byKey.size > 0;
   }
+}
+
+/** True when every topic matching filter `b` also matches filter `a` (same `$share` group required). */
+export function covers(a: string, b: string): boolean {
+  const sa = parseSharedFilter(a);
+  const sb = parseSharedFilter(b);
+  if (sa.group !== sb.group) return false;
+  const la = sa.filter.split('/');
+  const lb = sb.filter.split('/');
+  if (lb[0]?.startsWith('$') && (la[0] === '+' || la[0] === '#')) return false;
+  for (let i = 0; i < la.length; i++) {
+    const x = la[i]!;
+    if (x === '#') return true;
+    const y = lb[i];
+    if (y === undefined || y === '#') return false;
+    if (x === '+') continue;
+    if (x !== y) return false;
+  }
+  return la.length === lb.length;
 }

@@ -129,7 +129,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
 
   private async subscribe(client: MqttDriverClient, group: SubscriptionGroup<MessageHandler>): Promise<Subscription> {
     const o = group.options;
-    const subscription = await client.subscribe(group.filters, {
+    const filters = this.router.subscribeFilters(group);
+    const subscription = await client.subscribe(filters, {
       qos: o.qos,
       ack: 'manual',
       ...(o.noLocal !== undefined ? { noLocal: o.noLocal } : {}),
@@ -138,7 +139,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     subscription.granted.forEach((code, i) => {
       if (code >= 0x80) {
         throw new Error(
-          `The broker refused the subscription '${group.filters[i]}' (reason code 0x${code.toString(16)}); check its ACL and shared-subscription support`,
+          `The broker refused the subscription '${filters[i]}' (reason code 0x${code.toString(16)}); check its ACL and shared-subscription support`,
         );
       }
     });

@@ -5,7 +5,7 @@ import {
   MqttAsyncPatternError,
   parseRoutePattern,
 } from '../../../lib/nest/routing/pattern.js';
-import { MqttAsyncRouter } from '../../../lib/nest/routing/router.js';
+import { covers, MqttAsyncRouter } from '../../../lib/nest/routing/router.js';
 
 describe('parseRoutePattern', () => {
   it('turns {name} and :name levels into + and keeps raw wildcards', () => {
@@ -96,5 +96,20 @@ describe('MqttAsyncRouter', () => {
     const router = new MqttAsyncRouter<string>();
     expect(() => router.add('a', 'x', true, { concurrency: 0 }, 'Ctl.m')).toThrow(/Ctl\.m.*concurrency/);
     expect(() => router.add('a', 'x', true, { shared: 'a/b' }, 'Ctl.m')).toThrow(/shared group/);
+  });
+});
+
+describe('subscribeFilters', () => {
+  it('drops filters another filter of the same group covers, so MQTT 5 brokers send one copy', () => {
+    const router = new MqttAsyncRouter<string>();
+    for (const p of ['devices/{id}/cmd', 'devices/special/cmd', 'devices/#', 'x/+', '$SYS/a'])
+      router.add(p, p, false, {}, p);
+    router.add('#', 'all', true, {}, 'all');
+    const [group] = router.groups();
+    expect(router.subscribeFilters(group!)).toEqual(['$SYS/a', '#']);
+    expect(covers('a/+', 'a/b')).toBe(true);
+    expect(covers('a/b', 'a/+')).toBe(false);
+    expect(covers('a/#', 'a')).toBe(true);
+    expect(covers('$share/g/a/#', 'a/b')).toBe(false);
   });
 });

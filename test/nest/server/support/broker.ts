@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const hasMosquitto = existsSync(MOSQUITTO);
+
+/** A free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`broker did not open port ${port}`);
+}
+
+export interface RunningBroker {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a private mosquitto on a free port. */
+export async function startMosquitto(): Promise<RunningBroker> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`);
+  const proc: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        proc.once('exit', () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Starts aedes (MQTT 3.1.1) on a free port. */
+export async function startAedes(): Promise<RunningBroker> {
+  const { Aedes } = (await import('aedes')) as unknown as {
+    Aedes: { createBroker(): Promise<{ handle: (s: net.Socket) => void; close(cb: () => void): void }> };
+  };
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => broker.close(() => resolve()));
+      }),
+  };
+}
