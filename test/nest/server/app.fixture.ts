@@ -17,7 +17,9 @@ export const seen = {
   raw: [] as unknown[],
   userProps: [] as Array<Record<string, string | string[]>>,
   jobs: [] as string[],
+  fallback: [] as string[],
   reset() {
+    this.fallback.length = 0;
     this.temperatures.length = 0;
     this.catchAll.length = 0;
     this.raw.length = 0;
@@ -41,6 +43,7 @@ export class DevicesController {
 
   @MessagePattern('devices/#')
   anyDevice(@Ctx() ctx: MqttAsyncContext) {
+    seen.fallback.push(ctx.getTopic());
     return { fallback: ctx.getTopic() };
   }
 

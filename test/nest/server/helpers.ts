@@ -13,6 +13,8 @@ export interface StartedApp {
   handled: MessageHandledEvent[];
   /** Resolves once `count` messages in total were handled. */
   handledCount(count: number): Promise<void>;
+  /** Resolves once `count` messages on `topic` were handled since index `from`. */
+  handledOn(topic: string, from: number, count?: number): Promise<MessageHandledEvent[]>;
 }
 
 export async function startApp(
@@ -23,14 +25,17 @@ export async function startApp(
   const moduleRef = await Test.createTestingModule({ controllers }).compile();
   const server = new ServerMqttAsync({ connector: testConnector, ...options });
   const handled: MessageHandledEvent[] = [];
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+  const wait = (ready: () => boolean) =>
+    ready() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ ready, resolve }));
   server.on('message:handled', (event) => {
     handled.push(event);
-    for (const w of waiters.filter((x) => handled.length >= x.count)) {
+    for (const w of waiters.filter((x) => x.ready())) {
       waiters.splice(waiters.indexOf(w), 1);
       w.resolve();
     }
   });
+  const on = (topic: string, from: number) => handled.slice(from).filter((h) => h.topic === topic);
   const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
   configure?.(app);
   await app.listen();
@@ -38,8 +43,11 @@ export async function startApp(
     app,
     server,
     handled,
-    handledCount: (count) =>
-      handled.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
+    handledCount: (count) => wait(() => handled.length >= count),
+    handledOn: async (topic, from, count = 1) => {
+      await wait(() => on(topic, from).length >= count);
+      return on(topic, from);
+    },
   };
 }
 

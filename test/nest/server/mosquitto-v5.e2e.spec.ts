@@ -86,7 +86,7 @@ suite('ServerMqttAsync on mosquitto, MQTT 5', () => {
       ...['-V', '5', '-h', '127.0.0.1', '-p', String(broker.port)],
       ...['-t', 'temperature-sensors/t9/temperature', '-m', '21.5', '-q', '1'],
     ]);
-    await started.handledCount(before + 1);
+    await started.handledOn('temperature-sensors/t9/temperature', before);
     expect(seen.temperatures).toEqual([
       {
         id: 't9',
