@@ -42,7 +42,8 @@ suite('three ServerMqttAsync instances in one shared group on mosquitto', () => 
 
   it(`handles ${TOTAL} QoS 1 messages exactly once across the group`, async () => {
     const publishes: Promise<unknown>[] = [];
-    for (let n = 0; n < TOTAL; n++) publishes.push(publisher.publishAsync('workers/jobs/resize', `{"n":${n}}`, { qos: 1 }));
+    for (let n = 0; n < TOTAL; n++)
+      publishes.push(publisher.publishAsync('workers/jobs/resize', `{"n":${n}}`, { qos: 1 }));
     await Promise.all(publishes);
     const total = () => apps.reduce((sum, a) => sum + a.handled.length, 0);
     while (total() < TOTAL) await new Promise((r) => setTimeout(r, 50));

@@ -13,6 +13,9 @@ import type {
 } from '../../../../lib/driver/index.js';
 import { topicMatches } from '../../../../lib/driver/index.js';
 
+/** Every message the server acknowledged through this bridge (ack or nack), in call order. */
+export const serverAcks: MqttMessage[] = [];
+
 interface Sub {
   filters: string[];
   queue: MqttMessage[];
@@ -27,6 +30,7 @@ function toMessage(packet: IPublishPacket, ack: (code: number) => void): MqttMes
   const once = (code: number) => {
     if (acked) return Promise.resolve();
     acked = true;
+    serverAcks.push(message);
     ack(code);
     return Promise.resolve();
   };
@@ -34,7 +38,7 @@ function toMessage(packet: IPublishPacket, ack: (code: number) => void): MqttMes
   if (p.responseTopic) properties.responseTopic = p.responseTopic as string;
   if (p.correlationData) properties.correlationData = p.correlationData as Buffer;
   if (p.contentType) properties.contentType = p.contentType as string;
-  return {
+  const message: MqttMessage = {
     topic: packet.topic,
     payload: Buffer.from(packet.payload as Buffer),
     qos: packet.qos as QoS,
@@ -45,6 +49,7 @@ function toMessage(packet: IPublishPacket, ack: (code: number) => void): MqttMes
     ack: () => once(0),
     nack: (code = 0x80) => once(code),
   };
+  return message;
 }
 
 export const mqttjsConnector: Connector = async (url, options = {}) => {
