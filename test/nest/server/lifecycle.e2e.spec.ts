@@ -72,7 +72,7 @@ suite('ServerMqttAsync lifecycle on mosquitto', () => {
   it('rejects a malformed pattern at startup naming the handler', async () => {
     @Controller()
     class BadController {
-      @EventPattern('devices/{id/cmd')
+      @EventPattern<string>('devices/{id/cmd')
       bad() {}
     }
     await expect(startApp([BadController], { url: broker.url })).rejects.toThrow(
