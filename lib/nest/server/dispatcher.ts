@@ -90,7 +90,7 @@ export class MessageDispatcher {
     }
     let reply: ReplyRoute = { kind: 'none' };
     const responseTopic = message.properties?.responseTopic;
-    if (this.nestWire && isNestWireReply(data)) return;
+    if (this.nestWire && topic.endsWith('/reply') && isNestWireReply(data)) return;
     if (this.nestWire && isNestWireRequest(data)) {
       if (data.id !== undefined) reply = { kind: 'nest', topic: nestReplyTopic(topic), id: data.id };
       data = data.data;

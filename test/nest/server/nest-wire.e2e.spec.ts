@@ -8,77 +8,81 @@ import { hasMosquitto, type RunningBroker, startAedes, startMosquitto } from './
 
 if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; mosquitto 3.1.1 e2e tests skipped');
 
-const brokers: Array<[string, () => Promise<RunningBroker>, boolean]> = [
-  ['mosquitto 3.1.1', startMosquitto, hasMosquitto],
-  ['aedes 3.1.1', startAedes, true],
+const brokers: Array<[string, () => Promise<RunningBroker>, boolean, 4 | 5]> = [
+  ['mosquitto 3.1.1', startMosquitto, hasMosquitto, 4],
+  ['aedes 3.1.1', startAedes, true, 4],
+  ['mosquitto 5 with nestWireFormat', startMosquitto, hasMosquitto, 5],
 ];
 
-describe.each(brokers)('Nest built-in ClientMqtt → ServerMqttAsync on %s', (_name, start, available) => {
-  const maybe = available ? it : it.skip;
-  let broker: RunningBroker;
-  let started: StartedApp;
-  let client: ClientMqtt;
+describe.each(brokers)(
+  'Nest built-in ClientMqtt → ServerMqttAsync on %s',
+  (_name, start, available, protocolVersion) => {
+    const maybe = available ? it : it.skip;
+    let broker: RunningBroker;
+    let started: StartedApp;
+    let client: ClientMqtt;
 
-  beforeAll(async () => {
-    if (!available) return;
-    broker = await start();
-    started = await startApp([DevicesController], { url: broker.url, protocolVersion: 4 }, (app) =>
-      app.useGlobalFilters(new MqttAsyncExceptionFilter()),
-    );
-    client = new ClientMqtt({ url: broker.url, protocolVersion: 4 } as never);
-    await client.connect();
-  });
-
-  afterAll(async () => {
-    await client?.close();
-    await started?.app.close();
-    await broker?.stop();
-  });
-
-  beforeEach(() => seen.reset());
-
-  maybe('answers send() with params and most-specific routing', async () => {
-    expect(await firstValueFrom(client.send('devices/t7/cmd', { op: 'ping' }))).toEqual({
-      id: 't7',
-      accepted: true,
-      op: 'ping',
-      pattern: 'devices/{id}/cmd',
+    beforeAll(async () => {
+      if (!available) return;
+      broker = await start();
+      started = await startApp([DevicesController], { url: broker.url, protocolVersion, nestWireFormat: true }, (app) =>
+        app.useGlobalFilters(new MqttAsyncExceptionFilter()),
+      );
+      client = new ClientMqtt({ url: broker.url, protocolVersion } as never);
+      await client.connect();
     });
-    expect(await firstValueFrom(client.send('devices/special/cmd', {}))).toEqual({ special: true });
-    expect(await firstValueFrom(client.send('math/sum', [1, 2, 3]))).toBe(6);
-  });
 
-  maybe('streams Observable results to the built-in client', async () => {
-    expect(await firstValueFrom(client.send('stream/count', 3).pipe(toArray()))).toEqual([1, 2, 3]);
-  });
-
-  maybe('reports thrown errors, RpcException and validation failures as errors', async () => {
-    await expect(firstValueFrom(client.send('math/fail', [1]))).rejects.toEqual({
-      status: 'error',
-      message: 'Internal server error',
+    afterAll(async () => {
+      await client?.close();
+      await started?.app.close();
+      await broker?.stop();
     });
-    await expect(firstValueFrom(client.send('math/rpc-fail', [1]))).rejects.toEqual({
-      code: 'E_MATH',
-      message: 'cannot do that',
-    });
-    const invalid = firstValueFrom(client.send('devices/t1/cmd', { op: 'format' }));
-    await expect(invalid).rejects.toMatchObject({ status: 'error', statusCode: 400 });
-  });
 
-  maybe('delivers emit() events unwrapped, with params, and never routes its own replies', async () => {
-    const before = started.handled.length;
-    await firstValueFrom(client.emit('temperature-sensors/t3/temperature', 19.5));
-    await started.handledOn('temperature-sensors/t3/temperature', before);
-    expect(seen.temperatures).toEqual([
-      expect.objectContaining({ id: 't3', t: 19.5, topic: 'temperature-sensors/t3/temperature' }),
-    ]);
-    expect(seen.catchAll).toEqual(['temperature-sensors/t3/temperature']);
-    // the reply of this request lands on devices/t2/cmd/reply, which devices/# also matches
-    const count = started.handled.length;
-    expect(await firstValueFrom(client.send('devices/t2/cmd', { op: 'ping' }))).toMatchObject({ id: 't2' });
-    const [ownReply] = await started.handledOn('devices/t2/cmd/reply', count);
-    expect(ownReply!.error).toBeUndefined();
-    expect(seen.fallback).toEqual([]);
-    expect(started.handled.slice(count).filter((h) => h.topic === 'devices/t2/cmd')).toHaveLength(1);
-  });
-});
+    beforeEach(() => seen.reset());
+
+    maybe('answers send() with params and most-specific routing', async () => {
+      expect(await firstValueFrom(client.send('devices/t7/cmd', { op: 'ping' }))).toEqual({
+        id: 't7',
+        accepted: true,
+        op: 'ping',
+        pattern: 'devices/{id}/cmd',
+      });
+      expect(await firstValueFrom(client.send('devices/special/cmd', {}))).toEqual({ special: true });
+      expect(await firstValueFrom(client.send('math/sum', [1, 2, 3]))).toBe(6);
+    });
+
+    maybe('streams Observable results to the built-in client', async () => {
+      expect(await firstValueFrom(client.send('stream/count', 3).pipe(toArray()))).toEqual([1, 2, 3]);
+    });
+
+    maybe('reports thrown errors, RpcException and validation failures as errors', async () => {
+      await expect(firstValueFrom(client.send('math/fail', [1]))).rejects.toEqual({
+        status: 'error',
+        message: 'Internal server error',
+      });
+      await expect(firstValueFrom(client.send('math/rpc-fail', [1]))).rejects.toEqual({
+        code: 'E_MATH',
+        message: 'cannot do that',
+      });
+      const invalid = firstValueFrom(client.send('devices/t1/cmd', { op: 'format' }));
+      await expect(invalid).rejects.toMatchObject({ status: 'error', statusCode: 400 });
+    });
+
+    maybe('delivers emit() events unwrapped, with params, and never routes its own replies', async () => {
+      const before = started.handled.length;
+      await firstValueFrom(client.emit('temperature-sensors/t3/temperature', 19.5));
+      await started.handledOn('temperature-sensors/t3/temperature', before);
+      expect(seen.temperatures).toEqual([
+        expect.objectContaining({ id: 't3', t: 19.5, topic: 'temperature-sensors/t3/temperature' }),
+      ]);
+      expect(seen.catchAll).toEqual(['temperature-sensors/t3/temperature']);
+      // the reply of this request lands on devices/t2/cmd/reply, which devices/# also matches
+      const count = started.handled.length;
+      expect(await firstValueFrom(client.send('devices/t2/cmd', { op: 'ping' }))).toMatchObject({ id: 't2' });
+      const [ownReply] = await started.handledOn('devices/t2/cmd/reply', count);
+      expect(ownReply!.error).toBeUndefined();
+      expect(seen.fallback).toEqual([]);
+      expect(started.handled.slice(count).filter((h) => h.topic === 'devices/t2/cmd')).toHaveLength(1);
+    });
+  },
+);
