@@ -29,7 +29,11 @@ export type MqttAsyncServerEvents = {
   'message:handled': (event: MessageHandledEvent) => void;
 };
 
-/** Connection attempts of the first connect when the options set no `reconnect.maxAttempts`. */
+/**
+ * `reconnect.maxAttempts` the server passes to the driver when the options set none, so `listen()` fails fast
+ * (with an error naming the URL) when the broker is unreachable. The driver applies the same bound to later
+ * reconnects; set `reconnect: { maxAttempts: Infinity }` for a server that must outlive long broker outages.
+ */
 export const DEFAULT_SERVER_CONNECT_ATTEMPTS = 3;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
 
@@ -49,6 +53,10 @@ function defaultConnector(): Connector {
  * ```ts
  * NestFactory.createMicroservice(AppModule, { strategy: new ServerMqttAsync({ url, protocolVersion: 5 }) });
  * ```
+ * Defaults: handler QoS 1, concurrency 1, ack 'auto' (on receipt). Handlers with equal options share one
+ * subscription, one `subscribe()` call and one concurrency pool; acks leave in receive order per subscription.
+ * Own replies are never routed into handlers. `on('message:handled', cb)` fires once per received message after
+ * its handlers settled and its replies and acks were handed to the driver.
  */
 export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus> implements CustomTransportStrategy {
   override readonly transportId = Symbol.for('nest-mqtt-async');
@@ -65,8 +73,11 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
 
   constructor(readonly options: MqttAsyncServerOptions) {
     super();
+    const self = this;
     this.dispatcher = new MessageDispatcher({
-      router: this.router,
+      get router() {
+        return self.router;
+      },
       options,
       logger: this.logger,
       client: () => this.unwrap(),
@@ -87,7 +98,6 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private async start(): Promise<void> {
     this.closing = undefined;
     this.router = new MqttAsyncRouter<MessageHandler>();
-    (this.dispatcher as unknown as { host: { router: unknown } }).host.router = this.router;
     for (const [pattern, handler] of this.getHandlers()) {
       const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
       this.router.add(pattern, handler, handler.isEventHandler === true, handler.extras, `${kind}('${pattern}')`);
