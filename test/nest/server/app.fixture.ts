@@ -18,7 +18,9 @@ export const seen = {
   userProps: [] as Array<Record<string, string | string[]>>,
   jobs: [] as string[],
   fallback: [] as string[],
+  typed: [] as Array<{ data: unknown; params: unknown }>,
   reset() {
+    this.typed.length = 0;
     this.fallback.length = 0;
     this.temperatures.length = 0;
     this.catchAll.length = 0;
@@ -76,6 +78,11 @@ export class DevicesController {
   raw(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     seen.raw.push(data);
     seen.userProps.push(ctx.getUserProperties());
+  }
+
+  @EventPattern<string>('typed/{a}/:b')
+  typed(@Payload() data: unknown, @TopicParam() params: Record<string, string>) {
+    seen.typed.push({ data, params });
   }
 
   @EventPattern('strict/{id}')

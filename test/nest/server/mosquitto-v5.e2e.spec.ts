@@ -114,6 +114,16 @@ suite('ServerMqttAsync on mosquitto, MQTT 5', () => {
     expect(seen.userProps[0]).toMatchObject({ k: 'v', tenant: 'acme' });
   });
 
+  it('decodes by Content Type first and gives all params to @TopicParam()', async () => {
+    const before = started.handled.length;
+    await outside.publishAsync('typed/x/y', '{"a":1}', { qos: 1, properties: { contentType: 'text/plain' } });
+    await outside.publishAsync('typed/x/z', '42', { qos: 1, properties: { contentType: 'application/octet-stream' } });
+    await started.handledOn('typed/x/z', before);
+    expect(seen.typed[0]).toEqual({ data: '{"a":1}', params: { a: 'x', b: 'y' } });
+    expect(Buffer.isBuffer(seen.typed[1]!.data)).toBe(true);
+    expect(seen.typed[1]!.params).toEqual({ a: 'x', b: 'z' });
+  });
+
   it('logs and dead-letters events that fail validation or decoding, and keeps running', async () => {
     await outside.subscribeAsync('dlq', { qos: 1 });
     const dead: Array<{ payload: string; props: Record<string, unknown> }> = [];
