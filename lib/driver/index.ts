@@ -1,4 +1,4 @@
 export * from './codec/index.js';
 export * from './errors.js';
-export * from './types.js';
 export * from './topic.js';
+export * from './types.js';

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noDuplicateEnumValues: the MQTT 5 spec gives one value several names (0x00 is Success, Normal disconnection and Granted QoS 0).
 /**
  * MQTT 5.0 reason codes (OASIS MQTT 5.0, section 2.4). Several names share a value; the
  * meaning depends on the packet that carries the code.
