@@ -146,6 +146,16 @@ describe('PacketDecoder strictness', () => {
       expect.objectContaining({ reasonCode: TOO_LARGE }) as unknown as Error,
     );
   });
+  it('rejects a nonsensical maximumPacketSize option instead of disabling the limit', () => {
+    expect(() => new PacketDecoder({ protocolVersion: 5, maximumPacketSize: Number.NaN })).toThrow(RangeError);
+    expect(() => new PacketDecoder({ protocolVersion: 5, maximumPacketSize: 0 })).toThrow(RangeError);
+  });
+  it('a packet split across chunks decodes once the body completes, within the limit', () => {
+    const d = new PacketDecoder({ protocolVersion: 4, maximumPacketSize: 9 });
+    expect(d.push(Buffer.from([0x30, 7, 0, 1]))).toEqual([]);
+    expect(d.push(Buffer.from([0x61, 0x68, 0x69]))).toEqual([]);
+    expect(d.push(Buffer.from([0x21, 0x21]))).toMatchObject([{ topic: 'a', payload: Buffer.from('hi!!') }]);
+  });
   it('maximumPacketSize counts the fixed header', () => {
     expect(errorOf(pkt(0xc0, []), 5, 1).reasonCode).toBe(TOO_LARGE);
     expect(new PacketDecoder({ protocolVersion: 5, maximumPacketSize: 2 }).push(Buffer.from([0xc0, 0]))).toHaveLength(

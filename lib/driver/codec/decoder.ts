@@ -44,6 +44,10 @@ export class PacketDecoder {
         ReasonCode.UnsupportedProtocolVersion,
       );
     }
+    const max = opts.maximumPacketSize;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 2)) {
+      throw new RangeError(`maximumPacketSize must be an integer >= 2 (bytes), got ${String(max)}`);
+    }
     this.version = opts.protocolVersion;
     this.maximumPacketSize = Math.min(opts.maximumPacketSize ?? MAX_PACKET, MAX_PACKET);
   }
