@@ -95,7 +95,7 @@ describe('PacketDecoder strictness', () => {
     expectCode(pkt(0x82, [0, 1, 0, ...str('a'), 0x40]), MALFORMED));
   it('3.8.3.1 SUBSCRIBE reserved option bits (v4 bit 2)', () =>
     expectCode(pkt(0x82, [0, 1, ...str('a'), 0x04]), MALFORMED, 4));
-  it('3.8.3.1 SUBSCRIBE retainHandling 3', () => expectCode(pkt(0x82, [0, 1, 0, ...str('a'), 0x30]), MALFORMED));
+  it('3.8.3.1 SUBSCRIBE retainHandling 3', () => expectCode(pkt(0x82, [0, 1, 0, ...str('a'), 0x30]), PROTOCOL));
   it('3.8.3.1 SUBSCRIBE QoS 3', () => expectCode(pkt(0x82, [0, 1, 0, ...str('a'), 0x03]), MALFORMED));
   it('4.7.1 SUBSCRIBE misplaced # in filter', () => expectCode(pkt(0x82, [0, 1, 0, ...str('a/#/b'), 0]), MALFORMED));
   it('3.10.3 UNSUBSCRIBE with no filters', () => expectCode(pkt(0xa2, [0, 1, 0]), PROTOCOL));

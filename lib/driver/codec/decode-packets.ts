@@ -166,7 +166,7 @@ function decodeSubscribe(r: Reader, version: ProtocolVersion): Packet {
     }
     if (options & 0xc0) malformed('SUBSCRIBE reserved option bits 6-7 set (3.8.3.1)');
     const retainHandling = (options >> 4) & 0x03;
-    if (retainHandling === 3) malformed('retain handling 3 (3.8.3.1)');
+    if (retainHandling === 3) protocolError('retain handling 3 (3.8.3.1: a Protocol Error)');
     const noLocal = (options & 0x04) !== 0;
     if (noLocal && topicFilter.startsWith('$share/')) protocolError('no local on a shared subscription (3.8.3.1)');
     subscriptions.push({
