@@ -224,3 +224,26 @@ describe('golden vectors', () => {
     });
   }
 });
+
+describe('golden vectors, decode only', () => {
+  it('v5 PUBLISH properties in another order decode the same (2.2.2.2: order is free)', () => {
+    const bytes = hex(`
+      3a 34                   # PUBLISH, DUP 1, QoS 01; remaining length 52
+      00 03 61 2f 62          # topic "a/b"
+      00 0a                   # packet id 10
+      2a                      # properties length 42
+      26 00 01 6b 00 01 76    # 0x26 User Property k=v
+      23 00 07                # 0x23 Topic Alias = 7
+      0b ff ff ff 7f          # 0x0B Subscription Identifier 268435455
+      26 00 01 6b 00 01 77    # 0x26 User Property k=w
+      09 00 02 de ad          # 0x09 Correlation Data
+      08 00 01 72             # 0x08 Response Topic "r"
+      03 00 01 6a             # 0x03 Content Type "j"
+      02 00 00 0e 10          # 0x02 Message Expiry Interval = 3600
+      01 01                   # 0x01 Payload Format Indicator = 1
+      68 69                   # payload "hi"
+    `);
+    const publish = vectors.find((v) => v.name.startsWith('v5 PUBLISH'));
+    expect(new PacketDecoder({ protocolVersion: 5 }).push(bytes)).toEqual([publish?.packet]);
+  });
+});
