@@ -1,0 +1,1 @@
+export { MqttAsyncRecord, MqttAsyncRecordBuilder, type MqttAsyncRecordOptions } from './mqtt-async.record.js';
