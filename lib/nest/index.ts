@@ -9,6 +9,7 @@ export type {
   MqttAsyncTransportOptions,
 } from './options.js';
 export * from './protocol.js';
+export * from './record/index.js';
 export {
   compareSpecificity,
   extractParams,
@@ -16,6 +17,12 @@ export {
   parseRoutePattern,
   type RoutePattern,
 } from './routing/pattern.js';
+export {
+  type DecodeResult,
+  decodePayload as decodeMqttPayload,
+  encodePayload as encodeMqttPayload,
+  TEXT_CONTENT_TYPE,
+} from './serialization/index.js';
 export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
 export { MqttAsyncPayloadError } from './server/payload.js';
 export {
