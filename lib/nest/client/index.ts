@@ -1,0 +1,1 @@
+export { ClientMqttAsync } from './client-mqtt-async.js';
