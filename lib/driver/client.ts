@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { encodePacket } from './codec/index.js';
+import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
+import { Connection } from './connection.js';
+import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
+import { InboundMessage } from './message.js';
+import { Requests } from './request.js';
+import { Router } from './router.js';
+import { InboundAcks } from './session/inbound.js';
+import { Outbound } from './session/outbound.js';
+import { validateTopicName } from './topic.js';
+import type {
+  ClientEvents,
+  ClientStatus,
+  DisconnectOptions,
+  MqttClientOptions,
+  MqttDriverClient,
+  MqttMessage,
+  PublishOptions,
+  PublishResult,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+} from './types.js';
+
+/**
+ * The MQTT 5 / 3.1.1 driver client returned by `connect()`. Every publish settles: on a reconnect pending
+ * QoS 1/2 publishes are resent; when the client closes they reject with `MqttDisconnectedError`.
+ */
+export class MqttClient implements MqttDriverClient {
+  readonly protocolVersion: ProtocolVersion;
+  clientId: string;
+  serverProperties: ConnackProperties | undefined;
+  private currentStatus: ClientStatus = 'connecting';
+  private readonly events = new EventEmitter();
+  readonly outbound: Outbound;
+  readonly inbound: InboundAcks;
+  /** @internal */
+  readonly router: Router;
+  private readonly requests: Requests;
+  readonly connection: Connection;
+
+  constructor(
+    readonly url: URL,
+    readonly options: MqttClientOptions,
+  ) {
+    this.protocolVersion = options.protocolVersion ?? 5;
+    this.clientId = options.clientId ?? '';
+    this.outbound = new Outbound((p) => this.send(p as Packet));
+    this.inbound = new InboundAcks((qos, packetId, reasonCode) => this.sendAck(qos, packetId, reasonCode));
+    this.router = new Router(this);
+    this.requests = new Requests(this, randomBytes(6).toString('hex'));
+    this.connection = new Connection(this);
+  }
+
+  get status(): ClientStatus {
+    return this.currentStatus;
+  }
+
+  /** @internal */
+  setStatus(status: ClientStatus): void {
+    if (this.currentStatus === status) return;
+    this.currentStatus = status;
+    this.emit('status', status);
+  }
+
+  /** @internal Emits an event; an 'error' with no listener is dropped instead of crashing the process. */
+  emit<E extends keyof ClientEvents>(event: E, ...args: ClientEvents[E]): void {
+    if (event === 'error' && this.events.listenerCount('error') === 0) return;
+    this.events.emit(event, ...args);
+  }
+
+  on<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
+    this.events.on(event, listener as (...a: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
+    this.events.off(event, listener as (...a: unknown[]) => void);
+    return this;
+  }
+
+  /** @internal Writes a packet when connected; returns false when offline. */
+  send(packet: Packet, callback?: (err?: Error | null) => void): boolean {
+    return this.connection.write(encodePacket(packet, this.protocolVersion), callback);
+  }
+
+  private sendAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
+    const rc = this.protocolVersion === 5 ? { reasonCode } : {};
+    this.send(qos === 1 ? { type: 'puback', packetId, ...rc } : { type: 'pubrec', packetId, ...rc });
+  }
+
+  /**
+   * Publishes a message. QoS 0 resolves once written to the socket; QoS 1 on PUBACK; QoS 2 on PUBCOMP.
+   * Rejected locally (nothing sent) with `MqttPublishError` when it exceeds the server's Maximum Packet
+   * Size, its Maximum QoS (0x9B, never silently downgraded) or uses retain where Retain Available is false (0x9A).
+   */
+  async publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<PublishResult> {
+    validateTopicName(topic);
+    if (this.currentStatus === 'closed') throw new MqttDisconnectedError('Client is closed: call connect() again');
+    const qos: QoS = options.qos ?? 0;
+    const packet: PublishPacket = {
+      type: 'publish',
+      topic,
+      qos,
+      retain: options.retain ?? false,
+      dup: false,
+      payload:
+        typeof payload === 'string'
+          ? Buffer.from(payload)
+          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      properties: this.protocolVersion === 5 ? options.properties : undefined,
+    };
+    this.checkServerLimits(packet);
+    if (qos > 0) return this.outbound.submit(packet, this.currentStatus === 'connected');
+    if (this.currentStatus !== 'connected')
+      throw new MqttDisconnectedError('Not connected: QoS 0 publish dropped; retry later or use QoS 1');
+    return new Promise((resolve, reject) => {
+      this.send(packet, (err) =>
+        err
+          ? reject(new MqttDisconnectedError(`Write failed: ${err.message}`, { cause: err }))
+          : resolve({ reasonCode: 0 }),
+      );
+    });
+  }
+
+  private checkServerLimits(packet: PublishPacket): void {
+    const sp = this.serverProperties;
+    if (!sp) return;
+    if (sp.maximumQoS !== undefined && packet.qos > sp.maximumQoS) {
+      throw new MqttPublishError(`Server allows QoS <= ${sp.maximumQoS}; publish with a lower qos`, {
+        reasonCode: 0x9b,
+      });
+    }
+    if (packet.retain && sp.retainAvailable === false) {
+      throw new MqttPublishError('Server does not support retained messages', { reasonCode: 0x9a });
+    }
+    if (sp.maximumPacketSize !== undefined) {
+      const size = encodePacket({ ...packet, packetId: packet.qos > 0 ? 1 : undefined }, this.protocolVersion).length;
+      if (size > sp.maximumPacketSize) {
+        throw new MqttPublishError(
+          `Packet of ${size} bytes exceeds the server's Maximum Packet Size ${sp.maximumPacketSize}`,
+          { reasonCode: 0x95 },
+        );
+      }
+    }
+  }
+
+  subscribe(filter: string | string[], options: SubscribeOptions = {}): Promise<Subscription> {
+    return this.router.subscribe(Array.isArray(filter) ? filter : [filter], options);
+  }
+
+  request(topic: string, payload: Uint8Array | string, options: RequestOptions = {}): Promise<MqttMessage> {
+    return this.requests.request(topic, payload, options);
+  }
+
+  /** Sends DISCONNECT (when connected), closes, and rejects everything pending. Idempotent. */
+  async disconnect(options: DisconnectOptions = {}): Promise<void> {
+    if (this.currentStatus === 'closed') return;
+    await this.connection.close(options);
+    this.shutdown('Client disconnected');
+  }
+
+  /** @internal Final close: reject every pending operation. */
+  shutdown(reason: string): void {
+    this.setStatus('closed');
+    this.outbound.rejectAll(`${reason}: publish not confirmed`);
+    this.router.closeAll(reason);
+    this.requests.rejectAll(reason);
+  }
+
+  /** @internal Called by the connection after each CONNACK. */
+  onConnected(sessionPresent: boolean, properties: ConnackProperties | undefined): void {
+    this.serverProperties = properties;
+    if (properties?.assignedClientIdentifier) this.clientId = properties.assignedClientIdentifier;
+    this.outbound.receiveMaximum = properties?.receiveMaximum ?? 65535;
+    this.inbound.reset();
+    if (!sessionPresent) this.inbound.awaitingRelease.clear();
+    this.setStatus('connected');
+    this.outbound.resume(sessionPresent);
+    this.router.onConnected(sessionPresent);
+    this.requests.onConnected(properties?.responseInformation);
+    this.emit('connect', { sessionPresent, properties });
+  }
+
+  /** @internal Dispatches an inbound packet. */
+  onPacket(packet: Packet): void {
+    switch (packet.type) {
+      case 'publish':
+        return this.onPublish(packet);
+      case 'puback':
+        return this.outbound.onPuback(packet.packetId, packet.reasonCode, packet.properties);
+      case 'pubrec':
+        if (this.outbound.onPubrec(packet.packetId, packet.reasonCode, packet.properties)) {
+          this.send({
+            type: 'pubrel',
+            packetId: packet.packetId,
+            ...(this.protocolVersion === 5 ? { reasonCode: 0 } : {}),
+          });
+        }
+        return;
+      case 'pubcomp':
+        return this.outbound.onPubcomp(packet.packetId);
+      case 'pubrel':
+        this.inbound.awaitingRelease.delete(packet.packetId);
+        this.send({
+          type: 'pubcomp',
+          packetId: packet.packetId,
+          ...(this.protocolVersion === 5 ? { reasonCode: 0 } : {}),
+        });
+        return;
+      case 'suback':
+      case 'unsuback':
+        return this.router.onAck(packet);
+      case 'pingresp':
+        return;
+      default:
+        throw new MqttProtocolError(`Unexpected ${packet.type} packet from the server`, 0x82);
+    }
+  }
+
+  private onPublish(packet: PublishPacket): void {
+    if (packet.qos === 2 && this.inbound.isDuplicateQos2(packet.packetId as number)) {
+      if (this.inbound.awaitingRelease.has(packet.packetId as number)) this.sendAck(2, packet.packetId as number, 0);
+      return;
+    }
+    const max = this.options.receiveMaximum ?? 65535;
+    if (packet.qos > 0 && this.inbound.unacknowledged >= max) {
+      throw new MqttProtocolError(`Server exceeded our Receive Maximum ${max}`, 0x93);
+    }
+    this.router.route(packet, (holders) => {
+      if (packet.qos === 0) return undefined;
+      const entry = this.inbound.track(packet.packetId as number, packet.qos as 1 | 2, holders);
+      return (code: number) => this.inbound.settle(entry, code);
+    });
+  }
+
+  /** @internal */
+  makeMessage(packet: PublishPacket, settle: ((code: number) => void) | undefined): InboundMessage {
+    return new InboundMessage(packet, settle, this.protocolVersion);
+  }
+
+  /** @internal */
+  fail(error: Error): void {
+    this.emit('error', error instanceof MqttError ? error : new MqttError(error.message, { cause: error }));
+  }
+}

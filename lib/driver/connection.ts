@@ -1,0 +1,220 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from './backoff.js';
+import type { MqttClient } from './client.js';
+import { encodePacket, PacketDecoder } from './codec/index.js';
+import type { ConnackPacket, ConnectPacket, Packet, UserProperty } from './codec/packets.js';
+import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
+import { openTransport } from './transport/index.js';
+import type { DisconnectOptions, MqttTransportStream } from './types.js';
+
+/**
+ * One client's link to the broker: CONNECT/CONNACK, reading packets, keepalive and reconnecting with backoff.
+ * Keepalive tracks time since the last packet RECEIVED, so a dead link is found even while we send; 1.5×
+ * keepalive without any inbound packet closes the link with 0x8D and reconnects.
+ */
+export class Connection {
+  private stream: MqttTransportStream | undefined;
+  private closing = false;
+  private lastReceived = 0;
+  private lastSent = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly client: MqttClient) {}
+
+  write(bytes: Buffer, callback?: (err?: Error | null) => void): boolean {
+    const s = this.stream;
+    if (!s || this.client.status !== 'connected') {
+      callback?.(new MqttDisconnectedError('Not connected'));
+      return false;
+    }
+    this.lastSent = Date.now();
+    s.write(bytes, callback);
+    return true;
+  }
+
+  /** Connects with retries bounded by `reconnect.maxAttempts`; rejects with MqttConnectError after them. */
+  async start(): Promise<void> {
+    const o = this.client.options.reconnect;
+    const max = o === false ? 1 : (o?.maxAttempts ?? Number.POSITIVE_INFINITY);
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= max && !this.closing; attempt++) {
+      if (attempt > 1) {
+        const delay = backoffDelay(attempt - 1, o || {});
+        this.client.emit('reconnecting', { attempt, delay });
+        await sleep(delay);
+        if (this.closing) break;
+      }
+      try {
+        await this.attempt();
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        if (err instanceof MqttConnectError && err.reasonCode !== undefined && isPermanent(err.reasonCode)) break;
+      }
+    }
+    throw lastError instanceof MqttConnectError
+      ? lastError
+      : new MqttConnectError(`Cannot connect to ${this.client.url.host}: ${lastError?.message ?? 'closed'}`, {
+          cause: lastError,
+        });
+  }
+
+  private async attempt(): Promise<void> {
+    const stream = await openTransport(this.client.url, this.client.options);
+    const decoder = new PacketDecoder({
+      protocolVersion: this.client.protocolVersion,
+      maximumPacketSize: this.client.options.maximumPacketSize,
+    });
+    const connack = await new Promise<ConnackPacket>((resolve, reject) => {
+      const timeout = setTimeout(
+        () => fail(new MqttConnectError('No CONNACK within connectTimeout')),
+        this.client.options.connectTimeout ?? 30_000,
+      );
+      let connected = false;
+      const fail = (e: Error) => {
+        clearTimeout(timeout);
+        stream.destroy();
+        reject(e);
+      };
+      stream.on('data', (chunk) => {
+        try {
+          this.lastReceived = Date.now();
+          for (const p of decoder.push(chunk)) {
+            if (!connected) {
+              if (p.type !== 'connack') throw new MqttProtocolError(`Expected CONNACK, got ${p.type}`, 0x82);
+              clearTimeout(timeout);
+              connected = true;
+              if (p.reasonCode !== 0)
+                return fail(new MqttConnectError('Broker refused the connection', { reasonCode: p.reasonCode }));
+              this.stream = stream;
+              resolve(p);
+            } else this.client.onPacket(p);
+          }
+        } catch (err) {
+          if (connected) this.onProtocolError(stream, err as Error);
+          else fail(err as Error);
+        }
+      });
+      stream.on('error', (err) =>
+        connected ? this.client.fail(err) : fail(new MqttConnectError(err.message, { cause: err })),
+      );
+      stream.on('close', () =>
+        connected ? this.onClose(stream) : fail(new MqttConnectError('Connection closed before CONNACK')),
+      );
+      this.buildConnect().then((p) => stream.write(encodePacket(p, this.client.protocolVersion)), fail);
+    });
+    this.startKeepalive(connack);
+    this.client.onConnected(connack.sessionPresent, connack.properties);
+  }
+
+  private async buildConnect(): Promise<ConnectPacket> {
+    const o = this.client.options;
+    const creds = o.credentials ? await o.credentials() : { username: o.username, password: o.password };
+    const v5 = this.client.protocolVersion === 5;
+    const up = o.userProperties;
+    const userProperties: UserProperty[] | undefined =
+      up === undefined ? undefined : Array.isArray(up) ? up : Object.entries(up);
+    const first = this.lastReceived === 0;
+    return {
+      type: 'connect',
+      protocolVersion: this.client.protocolVersion,
+      clientId: this.client.clientId,
+      cleanStart: first ? (o.cleanStart ?? true) : false,
+      keepalive: o.keepalive ?? 60,
+      username: creds.username,
+      password: creds.password === undefined ? undefined : Buffer.from(creds.password as string),
+      will: o.will && {
+        topic: o.will.topic,
+        payload: Buffer.from(o.will.payload as string),
+        qos: o.will.qos ?? 0,
+        retain: o.will.retain ?? false,
+        properties: v5 ? o.will.properties : undefined,
+      },
+      properties: v5
+        ? {
+            requestResponseInformation: true,
+            ...o.connectProperties,
+            ...(o.sessionExpiryInterval ? { sessionExpiryInterval: o.sessionExpiryInterval } : {}),
+            ...(o.receiveMaximum ? { receiveMaximum: o.receiveMaximum } : {}),
+            ...(o.maximumPacketSize ? { maximumPacketSize: o.maximumPacketSize } : {}),
+            ...(o.topicAliasMaximum ? { topicAliasMaximum: o.topicAliasMaximum } : {}),
+            ...(userProperties ? { userProperties } : {}),
+          }
+        : undefined,
+    };
+  }
+
+  private startKeepalive(connack: ConnackPacket): void {
+    const seconds = connack.properties?.serverKeepAlive ?? this.client.options.keepalive ?? 60;
+    clearInterval(this.timer);
+    if (seconds === 0) return;
+    const ms = seconds * 1000;
+    this.timer = setInterval(
+      () => {
+        const now = Date.now();
+        if (now - this.lastReceived > ms * 1.5) {
+          this.onProtocolError(
+            this.stream,
+            new MqttProtocolError('No packet from the broker within 1.5× keepalive', 0x8d),
+          );
+        } else if (now - this.lastSent >= ms / 2 || now - this.lastReceived >= ms / 2) {
+          this.write(encodePacket({ type: 'pingreq' }, this.client.protocolVersion));
+        }
+      },
+      Math.max(ms / 4, 50),
+    );
+    this.timer.unref?.();
+  }
+
+  private onProtocolError(stream: MqttTransportStream | undefined, err: Error): void {
+    if (!stream || stream !== this.stream) return;
+    const code = err instanceof MqttProtocolError ? err.reasonCode : 0x83;
+    if (this.client.protocolVersion === 5) this.write(encodePacket({ type: 'disconnect', reasonCode: code }, 5));
+    this.client.fail(err);
+    stream.end();
+    stream.destroy();
+  }
+
+  private onClose(stream: MqttTransportStream): void {
+    if (stream !== this.stream) return;
+    this.stream = undefined;
+    clearInterval(this.timer);
+    this.client.inbound.reset();
+    this.client.emit('disconnect', {});
+    if (this.closing) return;
+    this.client.router.onConnectionLost();
+    if (this.client.options.reconnect === false) return this.client.shutdown('Connection lost (reconnect disabled)');
+    this.client.setStatus('reconnecting');
+    this.start().catch(() => this.client.shutdown('Reconnect gave up'));
+  }
+
+  /** Sends DISCONNECT if connected and closes the stream. */
+  async close(o: DisconnectOptions): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    const s = this.stream;
+    if (!s) return;
+    const v5 = this.client.protocolVersion === 5;
+    const packet: Packet = v5
+      ? {
+          type: 'disconnect',
+          reasonCode: o.reasonCode ?? 0,
+          properties:
+            o.sessionExpiryInterval !== undefined || o.reasonString
+              ? { sessionExpiryInterval: o.sessionExpiryInterval, reasonString: o.reasonString }
+              : undefined,
+        }
+      : { type: 'disconnect' };
+    await new Promise<void>((resolve) => {
+      s.on('close', resolve);
+      s.write(encodePacket(packet, this.client.protocolVersion), () => {
+        s.end();
+        setTimeout(() => s.destroy(), 1000).unref();
+      });
+    });
+  }
+}
+
+function isPermanent(code: number): boolean {
+  return [0x84, 0x85, 0x86, 0x87, 0x8c, 0x90, 0x99, 0x9a, 0x01, 0x02, 0x04, 0x05].includes(code);
+}

@@ -1,0 +1,54 @@
+import type { PublishPacket, PublishProperties, QoS } from './codec/packets.js';
+import type { MqttMessage } from './types.js';
+
+/** Groups user properties into a record; a repeated name becomes an array in wire order. */
+export function userPropertyRecord(props: PublishProperties | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of props?.userProperties ?? []) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+/** A delivered PUBLISH; `ack()`/`nack()` are idempotent and forward once to `settle`. */
+export class InboundMessage implements MqttMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly dup: boolean;
+  readonly properties: PublishProperties;
+  readonly userProperties: Record<string, string | string[]>;
+  private settled = false;
+
+  constructor(
+    packet: PublishPacket,
+    private readonly settle: ((reasonCode: number) => void) | undefined,
+    private readonly protocolVersion: 4 | 5,
+  ) {
+    this.topic = packet.topic;
+    this.payload = packet.payload;
+    this.qos = packet.qos;
+    this.retain = packet.retain;
+    this.dup = packet.dup;
+    this.properties = packet.properties ?? {};
+    this.userProperties = userPropertyRecord(packet.properties);
+  }
+
+  ack(): Promise<void> {
+    return this.finish(0);
+  }
+
+  nack(reasonCode = 0x80): Promise<void> {
+    return this.finish(this.protocolVersion === 5 ? reasonCode : 0);
+  }
+
+  private finish(code: number): Promise<void> {
+    if (!this.settled) {
+      this.settled = true;
+      this.settle?.(code);
+    }
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,200 @@
+import type { MqttClient } from './client.js';
+import type { PublishPacket, SubackPacket, UnsubackPacket } from './codec/packets.js';
+import { MqttDisconnectedError, MqttSubscribeError } from './errors.js';
+import type { InboundMessage } from './message.js';
+import { MessageSubscription } from './subscription.js';
+import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
+import type { SubscribeOptions, Subscription } from './types.js';
+
+interface Entry {
+  sub: MessageSubscription;
+  options: SubscribeOptions;
+  /** Inner filters (shared prefix stripped) used for matching. */
+  match: string[];
+}
+type Settle = ((code: number) => void) | undefined;
+interface Waiter {
+  resolve: (p: SubackPacket | UnsubackPacket) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Routes each inbound PUBLISH to exactly the Subscriptions it matched, once each: by subscription identifier
+ * on MQTT 5 (one per `subscribe()` call), by topic matching on 3.1.1. A PUBLISH nobody matches (resumed session)
+ * is held unacknowledged in a bounded buffer and handed to the first Subscription created that matches it.
+ */
+export class Router {
+  private readonly entries = new Map<number, Entry>();
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly unrouted: { packet: PublishPacket; settle: Settle }[] = [];
+  private nextId = 1;
+
+  constructor(private readonly client: MqttClient) {}
+
+  private get useIds(): boolean {
+    return this.client.protocolVersion === 5 && this.client.serverProperties?.subscriptionIdentifierAvailable !== false;
+  }
+
+  async subscribe(filters: string[], options: SubscribeOptions): Promise<Subscription> {
+    if (filters.length === 0) throw new MqttSubscribeError('subscribe() needs at least one filter', []);
+    for (const f of filters) validateTopicFilter(f);
+    const id = this.nextId++;
+    const sub = new MessageSubscription(
+      filters,
+      options.bufferSize ?? 1000,
+      this.useIds ? id : undefined,
+      (s) => this.unsubscribe(id, s),
+      (m) => this.onRead(options, m),
+    );
+    const entry: Entry = { sub, options, match: filters.map((f) => parseSharedFilter(f).filter) };
+    const suback = (await this.sendSubscribe(id, entry)) as SubackPacket;
+    sub.granted = suback.reasonCodes;
+    if (suback.reasonCodes.some((c) => c >= 0x80)) {
+      throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, suback.reasonCodes);
+    }
+    this.entries.set(id, entry);
+    this.drainUnrouted(id, entry);
+    return sub;
+  }
+
+  private onRead(options: SubscribeOptions, m: unknown): void {
+    if ((options.ack ?? 'auto') === 'auto') void (m as InboundMessage).ack();
+  }
+
+  private request(
+    packet: Parameters<MqttClient['send']>[0] & { packetId: number },
+  ): Promise<SubackPacket | UnsubackPacket> {
+    return new Promise((resolve, reject) => {
+      const done = (fn: () => void) => {
+        this.client.outbound.ids.release(packet.packetId);
+        fn();
+      };
+      this.waiters.set(packet.packetId, {
+        resolve: (p) => done(() => resolve(p)),
+        reject: (e) => done(() => reject(e)),
+      });
+      if (!this.client.send(packet)) {
+        this.waiters.delete(packet.packetId);
+        done(() => reject(new MqttDisconnectedError('Not connected: retry when the client is connected')));
+      }
+    });
+  }
+
+  private sendSubscribe(id: number, entry: Entry): Promise<SubackPacket | UnsubackPacket> {
+    const o = entry.options;
+    const useIds = this.useIds;
+    return this.request({
+      type: 'subscribe',
+      packetId: this.client.outbound.ids.allocate(),
+      subscriptions: entry.sub.filters.map((topicFilter) => ({
+        topicFilter,
+        qos: o.qos ?? 0,
+        noLocal: o.noLocal,
+        retainAsPublished: o.retainAsPublished,
+        retainHandling: o.retainHandling,
+      })),
+      properties:
+        this.client.protocolVersion === 5
+          ? {
+              ...(useIds ? { subscriptionIdentifier: id } : {}),
+              ...(o.userProperties ? { userProperties: o.userProperties } : {}),
+            }
+          : undefined,
+    });
+  }
+
+  private async unsubscribe(id: number, sub: MessageSubscription): Promise<void> {
+    if (!this.entries.delete(id) || this.client.status !== 'connected') return;
+    await this.request({
+      type: 'unsubscribe',
+      packetId: this.client.outbound.ids.allocate(),
+      topicFilters: [...sub.filters],
+    });
+  }
+
+  onAck(packet: SubackPacket | UnsubackPacket): void {
+    const w = this.waiters.get(packet.packetId);
+    if (!w) return;
+    this.waiters.delete(packet.packetId);
+    w.resolve(packet);
+  }
+
+  /** Delivers a PUBLISH; `track(holders)` registers the ack that `holders` consumers must settle. */
+  route(packet: PublishPacket, track: (holders: number) => Settle): void {
+    const matched = this.match(packet);
+    if (matched.length === 0) {
+      const settle = track(1);
+      if (this.unrouted.length >= (this.client.options.unroutedBufferSize ?? 1000)) {
+        settle?.(0);
+        this.client.fail(
+          new MqttSubscribeError(
+            `Message on ${packet.topic} matched no subscription and the unrouted buffer is full; acknowledged and dropped`,
+            [],
+          ),
+        );
+        return;
+      }
+      this.unrouted.push({ packet, settle });
+      return;
+    }
+    const settle = track(matched.length);
+    for (const e of matched) this.deliver(e, packet, settle);
+  }
+
+  private deliver(e: Entry, packet: PublishPacket, settle: Settle): void {
+    const msg = this.client.makeMessage(packet, settle);
+    if (!e.sub.push(msg)) {
+      settle?.(0);
+      if (packet.qos === 0)
+        this.client.fail(
+          new MqttSubscribeError(`Subscription buffer full: QoS 0 message on ${packet.topic} dropped`, []),
+        );
+    }
+  }
+
+  private match(packet: PublishPacket): Entry[] {
+    const ids = packet.properties?.subscriptionIdentifier;
+    if (this.useIds && ids && ids.length > 0) {
+      const out = new Set<Entry>();
+      for (const id of ids) {
+        const e = this.entries.get(id);
+        if (e) out.add(e);
+      }
+      return [...out];
+    }
+    return [...this.entries.values()].filter((e) => e.match.some((f) => topicMatches(f, packet.topic)));
+  }
+
+  private drainUnrouted(_id: number, entry: Entry): void {
+    for (let i = 0; i < this.unrouted.length; ) {
+      const u = this.unrouted[i];
+      if (entry.match.some((f) => topicMatches(f, u.packet.topic))) {
+        this.unrouted.splice(i, 1);
+        this.deliver(entry, u.packet, u.settle);
+      } else i++;
+    }
+  }
+
+  onConnectionLost(): void {
+    this.unrouted.length = 0;
+    for (const [id, w] of this.waiters) {
+      this.waiters.delete(id);
+      w.reject(new MqttDisconnectedError('Connection lost before SUBACK/UNSUBACK; retry'));
+    }
+  }
+
+  /** Re-makes every subscription when the broker lost the session. */
+  onConnected(sessionPresent: boolean): void {
+    if (sessionPresent) return;
+    for (const [id, e] of this.entries) {
+      this.sendSubscribe(id, e).catch((err: Error) => this.client.fail(err));
+    }
+  }
+
+  closeAll(reason: string): void {
+    this.onConnectionLost();
+    for (const e of this.entries.values()) e.sub.end();
+    this.entries.clear();
+    void reason;
+  }
+}

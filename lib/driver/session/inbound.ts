@@ -1,0 +1,59 @@
+/** One inbound QoS>0 PUBLISH waiting for its acknowledgement. */
+interface PendingAck {
+  packetId: number;
+  qos: 1 | 2;
+  /** Set once every consumer acked/nacked: the reason code to send. */
+  reasonCode?: number;
+  /** Consumers that still have to ack before the PUBACK/PUBREC may leave. */
+  holders: number;
+}
+
+/**
+ * Inbound QoS 1/2 bookkeeping: acknowledgements leave in receive order (a later ack waits for earlier ones),
+ * QoS 2 packet ids awaiting PUBREL are remembered so a retransmission is not delivered twice.
+ */
+export class InboundAcks {
+  private readonly pending: PendingAck[] = [];
+  /** QoS 2 packet ids that got PUBREC and wait for PUBREL. */
+  readonly awaitingRelease = new Set<number>();
+
+  constructor(private readonly send: (qos: 1 | 2, packetId: number, reasonCode: number) => void) {}
+
+  get unacknowledged(): number {
+    return this.pending.length;
+  }
+
+  isDuplicateQos2(packetId: number): boolean {
+    return this.awaitingRelease.has(packetId) || this.pending.some((p) => p.packetId === packetId && p.qos === 2);
+  }
+
+  track(packetId: number, qos: 1 | 2, holders: number): PendingAck {
+    const entry: PendingAck = { packetId, qos, holders: Math.max(holders, 1) };
+    this.pending.push(entry);
+    return entry;
+  }
+
+  /** A consumer acknowledged (reasonCode 0) or refused (>= 0x80) the message. */
+  settle(entry: PendingAck, reasonCode: number): void {
+    if (reasonCode >= 0x80 && entry.reasonCode === undefined) entry.reasonCode = reasonCode;
+    entry.holders--;
+    if (entry.holders <= 0 && entry.reasonCode === undefined) entry.reasonCode = 0;
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.pending.length > 0 && this.pending[0].holders <= 0) {
+      const e = this.pending.shift() as PendingAck;
+      const code = e.reasonCode ?? 0;
+      if (e.qos === 2 && code < 0x80) this.awaitingRelease.add(e.packetId);
+      this.send(e.qos, e.packetId, code);
+    }
+  }
+
+  /** Connection lost: unsent acks are void (the broker resends the PUBLISH with DUP). */
+  reset(): void {
+    this.pending.length = 0;
+  }
+}
+
+export type { PendingAck };

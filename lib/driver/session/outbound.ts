@@ -1,0 +1,121 @@
+import type { AckProperties, PublishPacket } from '../codec/packets.js';
+import { MqttDisconnectedError, MqttPublishError } from '../errors.js';
+import type { PublishResult } from '../types.js';
+import { PacketIds } from './packet-ids.js';
+
+interface InFlight {
+  packet: PublishPacket;
+  /** 'publish': waiting PUBACK/PUBREC; 'pubrel': PUBREL sent, waiting PUBCOMP. */
+  stage: 'publish' | 'pubrel';
+  resolve: (r: PublishResult) => void;
+  reject: (e: Error) => void;
+  result?: PublishResult;
+}
+
+/**
+ * Outgoing QoS 1/2 state. At most `receiveMaximum` (the server's) are in flight; the excess waits locally in
+ * order. On a resumed session in-flight messages are resent (PUBLISH with DUP, or PUBREL) in order; without
+ * session they are resent as new messages (documented choice: no loss, possible duplicate at QoS 1/2).
+ */
+export class Outbound {
+  readonly ids = new PacketIds();
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly waiting: InFlight[] = [];
+  receiveMaximum = 65535;
+  /** Bound on locally queued publishes (beyond the in-flight window). */
+  maxQueued = 100_000;
+
+  constructor(private readonly write: (p: PublishPacket | { type: 'pubrel'; packetId: number }) => void) {}
+
+  get size(): number {
+    return this.inFlight.size + this.waiting.length;
+  }
+
+  submit(packet: PublishPacket, online: boolean): Promise<PublishResult> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.length >= this.maxQueued) {
+        reject(new MqttPublishError(`More than ${this.maxQueued} publishes queued: slow down or await them`));
+        return;
+      }
+      const entry: InFlight = { packet, stage: 'publish', resolve, reject };
+      this.waiting.push(entry);
+      if (online) this.pump();
+    });
+  }
+
+  /** Moves queued publishes into flight while the server's Receive Maximum allows. */
+  pump(): void {
+    while (this.waiting.length > 0 && this.inFlight.size < this.receiveMaximum) {
+      const e = this.waiting.shift() as InFlight;
+      e.packet.packetId = this.ids.allocate();
+      this.inFlight.set(e.packet.packetId, e);
+      this.write(e.packet);
+    }
+  }
+
+  onPuback(packetId: number, reasonCode = 0, properties?: AckProperties): void {
+    const e = this.inFlight.get(packetId);
+    if (!e || e.packet.qos !== 1) return;
+    this.finish(packetId);
+    if (reasonCode >= 0x80)
+      e.reject(new MqttPublishError(`Broker refused publish to ${e.packet.topic}`, { reasonCode }));
+    else e.resolve({ packetId, reasonCode, properties });
+  }
+
+  /** Returns true when a PUBREL must be sent. */
+  onPubrec(packetId: number, reasonCode = 0, properties?: AckProperties): boolean {
+    const e = this.inFlight.get(packetId);
+    if (!e || e.packet.qos !== 2) return false;
+    if (reasonCode >= 0x80) {
+      this.finish(packetId);
+      e.reject(new MqttPublishError(`Broker refused publish to ${e.packet.topic}`, { reasonCode }));
+      return false;
+    }
+    e.stage = 'pubrel';
+    e.result = { packetId, reasonCode, properties };
+    return true;
+  }
+
+  onPubcomp(packetId: number): void {
+    const e = this.inFlight.get(packetId);
+    if (!e || e.stage !== 'pubrel') return;
+    this.finish(packetId);
+    e.resolve(e.result ?? { packetId, reasonCode: 0 });
+  }
+
+  private finish(packetId: number): void {
+    this.inFlight.delete(packetId);
+    this.ids.release(packetId);
+    this.pump();
+  }
+
+  /** After CONNACK: resend in order (DUP or PUBREL when the session resumed, as new otherwise). */
+  resume(sessionPresent: boolean): void {
+    const entries = [...this.inFlight.values()];
+    if (sessionPresent) {
+      for (const e of entries) {
+        if (e.stage === 'pubrel') this.write({ type: 'pubrel', packetId: e.packet.packetId as number });
+        else this.write({ ...e.packet, dup: true });
+      }
+    } else {
+      this.inFlight.clear();
+      for (const e of entries) {
+        this.ids.release(e.packet.packetId as number);
+        e.stage = 'publish';
+        e.packet.dup = false;
+      }
+      this.waiting.unshift(...entries);
+    }
+    this.pump();
+  }
+
+  rejectAll(message: string): void {
+    const all = [...this.inFlight.values(), ...this.waiting];
+    this.inFlight.clear();
+    this.waiting.length = 0;
+    for (const e of all) {
+      if (e.packet.packetId) this.ids.release(e.packet.packetId);
+      e.reject(new MqttDisconnectedError(message));
+    }
+  }
+}

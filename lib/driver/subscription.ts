@@ -1,0 +1,81 @@
+import type { MqttMessage, Subscription } from './types.js';
+
+/**
+ * A Subscription's bounded queue. Backpressure policy: when `bufferSize` messages wait unread, QoS 1/2
+ * messages are still queued but NOT acknowledged until read, so our Receive Maximum makes the broker stop
+ * sending; QoS 0 messages beyond the buffer are dropped and counted in `dropped`.
+ */
+export class MessageSubscription implements Subscription {
+  readonly filters: readonly string[];
+  granted: readonly number[] = [];
+  readonly subscriptionIdentifier?: number;
+  dropped = 0;
+  private readonly queue: MqttMessage[] = [];
+  private readonly waiters: ((r: IteratorResult<MqttMessage>) => void)[] = [];
+  private ended = false;
+
+  constructor(
+    filters: string[],
+    readonly bufferSize: number,
+    subscriptionIdentifier: number | undefined,
+    private readonly onUnsubscribe: (s: MessageSubscription) => Promise<void>,
+    private readonly onRead: (m: MqttMessage) => void,
+  ) {
+    this.filters = filters;
+    if (subscriptionIdentifier !== undefined) this.subscriptionIdentifier = subscriptionIdentifier;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Returns false when a QoS 0 message was dropped because the buffer is full. */
+  push(message: MqttMessage): boolean {
+    if (this.ended) return false;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.onRead(message);
+      waiter({ value: message, done: false });
+      return true;
+    }
+    if (this.queue.length >= this.bufferSize && message.qos === 0) {
+      this.dropped++;
+      return false;
+    }
+    this.queue.push(message);
+    return true;
+  }
+
+  end(): void {
+    this.ended = true;
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+  }
+
+  async unsubscribe(): Promise<void> {
+    if (this.ended) return;
+    this.end();
+    await this.onUnsubscribe(this);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.unsubscribe();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<MqttMessage> {
+    return {
+      next: () => {
+        const m = this.queue.shift();
+        if (m) {
+          this.onRead(m);
+          return Promise.resolve({ value: m, done: false });
+        }
+        if (this.ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.waiters.push(resolve));
+      },
+      return: async () => {
+        await this.unsubscribe();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
