@@ -188,9 +188,11 @@ export class MqttClient implements MqttDriverClient {
   onPacket(packet: Packet): void {
     switch (packet.type) {
       case 'publish':
-        return this.onPublish(packet);
+        this.onPublish(packet);
+        return;
       case 'puback':
-        return this.outbound.onPuback(packet.packetId, packet.reasonCode, packet.properties);
+        this.outbound.onPuback(packet.packetId, packet.reasonCode, packet.properties);
+        return;
       case 'pubrec':
         if (this.outbound.onPubrec(packet.packetId, packet.reasonCode, packet.properties)) {
           this.send({
@@ -201,7 +203,8 @@ export class MqttClient implements MqttDriverClient {
         }
         return;
       case 'pubcomp':
-        return this.outbound.onPubcomp(packet.packetId);
+        this.outbound.onPubcomp(packet.packetId);
+        return;
       case 'pubrel':
         this.inbound.awaitingRelease.delete(packet.packetId);
         this.send({
@@ -212,7 +215,8 @@ export class MqttClient implements MqttDriverClient {
         return;
       case 'suback':
       case 'unsuback':
-        return this.router.onAck(packet);
+        this.router.onAck(packet);
+        return;
       case 'pingresp':
         return;
       default:

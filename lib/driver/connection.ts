@@ -183,7 +183,10 @@ export class Connection {
     this.client.emit('disconnect', {});
     if (this.closing) return;
     this.client.router.onConnectionLost();
-    if (this.client.options.reconnect === false) return this.client.shutdown('Connection lost (reconnect disabled)');
+    if (this.client.options.reconnect === false) {
+      this.client.shutdown('Connection lost (reconnect disabled)');
+      return;
+    }
     this.client.setStatus('reconnecting');
     this.start().catch(() => this.client.shutdown('Reconnect gave up'));
   }

@@ -55,7 +55,7 @@ export class Outbound {
 
   onPuback(packetId: number, reasonCode = 0, properties?: AckProperties): void {
     const e = this.inFlight.get(packetId);
-    if (!e || e.packet.qos !== 1) return;
+    if (e?.packet.qos !== 1) return;
     this.finish(packetId);
     if (reasonCode >= 0x80)
       e.reject(new MqttPublishError(`Broker refused publish to ${e.packet.topic}`, { reasonCode }));
@@ -65,7 +65,7 @@ export class Outbound {
   /** Returns true when a PUBREL must be sent. */
   onPubrec(packetId: number, reasonCode = 0, properties?: AckProperties): boolean {
     const e = this.inFlight.get(packetId);
-    if (!e || e.packet.qos !== 2) return false;
+    if (e?.packet.qos !== 2) return false;
     if (reasonCode >= 0x80) {
       this.finish(packetId);
       e.reject(new MqttPublishError(`Broker refused publish to ${e.packet.topic}`, { reasonCode }));
@@ -78,7 +78,7 @@ export class Outbound {
 
   onPubcomp(packetId: number): void {
     const e = this.inFlight.get(packetId);
-    if (!e || e.stage !== 'pubrel') return;
+    if (e?.stage !== 'pubrel') return;
     this.finish(packetId);
     e.resolve(e.result ?? { packetId, reasonCode: 0 });
   }
