@@ -176,6 +176,7 @@ export class MqttClient implements MqttDriverClient {
     if (properties?.assignedClientIdentifier) this.clientId = properties.assignedClientIdentifier;
     this.outbound.receiveMaximum = properties?.receiveMaximum ?? 65535;
     this.inbound.reset();
+    this.topicAliases.clear();
     if (!sessionPresent) this.inbound.awaitingRelease.clear();
     this.setStatus('connected');
     this.outbound.resume(sessionPresent);
@@ -224,7 +225,25 @@ export class MqttClient implements MqttDriverClient {
     }
   }
 
+  private readonly topicAliases = new Map<number, string>();
+
+  /** Resolves an inbound topic alias; one we never allowed is a 0x94 protocol error. */
+  private resolveAlias(packet: PublishPacket): void {
+    const alias = packet.properties?.topicAlias;
+    if (alias === undefined) return;
+    const max = this.options.topicAliasMaximum ?? 0;
+    if (alias === 0 || alias > max)
+      throw new MqttProtocolError(`Topic alias ${alias} exceeds our Topic Alias Maximum ${max}`, 0x94);
+    if (packet.topic) this.topicAliases.set(alias, packet.topic);
+    else {
+      const topic = this.topicAliases.get(alias);
+      if (!topic) throw new MqttProtocolError(`Unknown topic alias ${alias}`, 0x82);
+      packet.topic = topic;
+    }
+  }
+
   private onPublish(packet: PublishPacket): void {
+    this.resolveAlias(packet);
     if (packet.qos === 2 && this.inbound.isDuplicateQos2(packet.packetId as number)) {
       if (this.inbound.awaitingRelease.has(packet.packetId as number)) this.sendAck(2, packet.packetId as number, 0);
       return;
