@@ -5,8 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { ServerMqttAsync } from '../../../lib/nest/index.js';
 import { outsideClient, startApp } from './helpers.js';
 import { freePort, hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
-import { testConnector } from './support/connector.js';
-import { serverAcks } from './support/mqttjs-connector.js';
+import { serverAcks, testConnector } from './support/connector.js';
 
 if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; lifecycle e2e tests skipped');
 const suite = hasMosquitto ? describe : describe.skip;
