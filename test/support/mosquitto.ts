@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe } from '@jest/globals';
+import { freePort, waitForPort } from './ports.js';
+
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+
+/** True when the mosquitto broker binary is installed. */
+export const hasMosquitto: boolean = existsSync(MOSQUITTO_BIN);
+
+let warned = false;
+
+/** `describe` when mosquitto is installed, else `describe.skip` with a visible notice (printed once per file). */
+export const describeMosquitto: typeof describe = hasMosquitto
+  ? describe
+  : (((name: string, fn: () => void) => {
+      if (!warned) {
+        warned = true;
+        console.warn(`SKIPPED: "${name}" needs ${MOSQUITTO_BIN} (apt-get install mosquitto)`);
+      }
+      describe.skip(name, fn);
+    }) as unknown as typeof describe);
+
+export interface MosquittoOptions {
+  /** Keep sessions and queued messages on disk across `restart()` (default false). */
+  persistence?: boolean;
+  /** Extra lines appended to the generated config. */
+  extraConfig?: string[];
+  /** Directory for the config and persistence file (default: a fresh temp dir, removed by `stop()`). */
+  dir?: string;
+}
+
+export interface MosquittoHandle {
+  readonly url: string;
+  readonly port: number;
+  /** The running broker process (replaced by `restart()`). */
+  readonly process: ChildProcess;
+  /** Kills the broker (SIGTERM, SIGKILL after 3 s) and removes its temp dir. Idempotent. */
+  stop(): Promise<void>;
+  /** Stops the broker (SIGTERM, so persistence is written) and starts it again on the same port and files. */
+  restart(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+function writeConfig(dir: string, port: number, options: MosquittoOptions): string {
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'max_queued_messages 100000',
+    'max_inflight_messages 20',
+    'log_type error',
+    'log_dest stderr',
+  ];
+  if (options.persistence) lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 0');
+  lines.push(...(options.extraConfig ?? []));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  return conf;
+}
+
+async function spawnBroker(conf: string, port: number): Promise<ChildProcess> {
+  const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString();
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`mosquitto exited (code ${code}): ${stderr.trim()}`))),
+  );
+  exited.catch(() => undefined);
+  try {
+    await Promise.race([waitForPort(port), exited]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return child;
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts a private mosquitto on a free loopback port with its own config file. */
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoHandle> {
+  if (!hasMosquitto) throw new Error(`${MOSQUITTO_BIN} is not installed`);
+  installExitHook();
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'mosq-'));
+  // mosquitto started as root drops to the `mosquitto` user, which must be able to write the persistence file.
+  if (ownDir) chmodSync(dir, 0o777);
+  const port = await freePort();
+  const conf = writeConfig(dir, port, options);
+  let child = await spawnBroker(conf, port);
+  let stopped = false;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    get process() {
+      return child;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await kill(child);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      if (stopped) throw new Error('mosquitto was stopped');
+      await kill(child);
+      child = await spawnBroker(conf, port);
+    },
+  };
+}
