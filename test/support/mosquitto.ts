@@ -59,7 +59,6 @@ function writeConfig(dir: string, port: number, options: MosquittoOptions): stri
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
     'max_queued_messages 100000',
-    'max_inflight_messages 20',
     'log_type error',
     'log_dest stderr',
   ];

@@ -1,0 +1,66 @@
+import type { MqttMessage, Subscription } from '../../lib/driver/index.js';
+
+/**
+ * Reads `count` messages from a subscription. Rejects when they have not all arrived after `guardMs` — a guard
+ * against hanging tests, not a timing assertion; keep it generous.
+ */
+export async function take(sub: Subscription, count: number, guardMs = 10_000): Promise<MqttMessage[]> {
+  const got: MqttMessage[] = [];
+  const it = sub[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`only ${got.length} of ${count} messages arrived within ${guardMs} ms`)),
+      guardMs,
+    );
+  });
+  try {
+    while (got.length < count) {
+      const r = await Promise.race([it.next(), guard]);
+      if (r.done) throw new Error(`subscription ended after ${got.length} of ${count} messages`);
+      got.push(r.value);
+    }
+    return got;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves with the next message, or undefined when none arrives within `ms`. Use only as the LAST read of a
+ * subscription: on timeout its pending read stays registered and would take the next message.
+ */
+export async function nextWithin(sub: Subscription, ms: number): Promise<MqttMessage | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const none = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    const r = await Promise.race([sub[Symbol.asyncIterator]().next(), none]);
+    return r && !r.done ? r.value : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Rejects with a clear message when `promise` has not settled after `guardMs` (a hang guard, not a timing check). */
+export async function settlesWithin<T>(promise: Promise<T>, guardMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${guardMs} ms`)), guardMs);
+  });
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until `predicate()` holds, polling; rejects after `guardMs`. */
+export async function until(predicate: () => boolean, guardMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + guardMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
