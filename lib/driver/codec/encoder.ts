@@ -202,6 +202,9 @@ const PINGRESP = Buffer.from([0xd0, 0]);
  * only fields (properties, ack reason codes) are ignored. Throws `MqttProtocolError` (0x81) for a
  * packet that cannot be encoded validly (missing packetId, string over 65535 bytes, ...).
  */
+/** First byte (type and required flags) of the four publish acknowledgements. */
+const ACK_FIRST_BYTE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+
 export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
   const v = protocolVersion;
   if (v !== 4 && v !== 5) encodeError(`protocolVersion must be 4 or 5, got ${String(v)}`);
@@ -213,41 +216,13 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
     case 'connack':
       return encodeConnack(packet, v);
     case 'puback':
-      return encodeAckLike(
-        0x40,
-        checkPacketId(packet.packetId, 'PUBACK'),
-        packet.reasonCode,
-        packet.properties,
-        'ack',
-        v,
-      );
     case 'pubrec':
-      return encodeAckLike(
-        0x50,
-        checkPacketId(packet.packetId, 'PUBREC'),
-        packet.reasonCode,
-        packet.properties,
-        'ack',
-        v,
-      );
     case 'pubrel':
-      return encodeAckLike(
-        0x62,
-        checkPacketId(packet.packetId, 'PUBREL'),
-        packet.reasonCode,
-        packet.properties,
-        'ack',
-        v,
-      );
-    case 'pubcomp':
-      return encodeAckLike(
-        0x70,
-        checkPacketId(packet.packetId, 'PUBCOMP'),
-        packet.reasonCode,
-        packet.properties,
-        'ack',
-        v,
-      );
+    case 'pubcomp': {
+      const first = ACK_FIRST_BYTE[packet.type];
+      const packetId = checkPacketId(packet.packetId, packet.type.toUpperCase());
+      return encodeAckLike(first, packetId, packet.reasonCode, packet.properties, 'ack', v);
+    }
     case 'subscribe':
       return encodeSubscribe(packet, v);
     case 'suback':
