@@ -199,9 +199,8 @@ const PINGRESP = Buffer.from([0xd0, 0]);
 /** First byte (type and required flags) of the four publish acknowledgements. */
 const ACK_FIRST_BYTE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
 
-
 /**
- * Encodes one packet for `protocolVersion` into a new Buffer of its exact size. On 3.1.1 the MQTT 5
+ * Encodes one packet for `protocolVersion` into a Buffer of its exact size (PINGREQ/PINGRESP share one preallocated Buffer; do not mutate results). On 3.1.1 the MQTT 5
  * only fields (properties, ack reason codes) are ignored. Throws `MqttProtocolError` (0x81) for a
  * packet that cannot be encoded validly (missing packetId, string over 65535 bytes, ...).
  */
