@@ -1,4 +1,4 @@
-import type { MqttMessage, Subscription } from '../../lib/driver/index.js';
+import type { ClientEvents, MqttDriverClient, MqttMessage, Subscription } from '../../lib/driver/index.js';
 
 /**
  * Reads `count` messages from a subscription. Rejects when they have not all arrived after `guardMs` — a guard
@@ -63,4 +63,15 @@ export async function until(predicate: () => boolean, guardMs: number, what: str
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Resolves with the arguments of the next `event` of a driver client (the interface has on/off only). */
+export function nextEvent<E extends keyof ClientEvents>(client: MqttDriverClient, event: E): Promise<ClientEvents[E]> {
+  return new Promise((resolve) => {
+    const listener = (...args: ClientEvents[E]) => {
+      client.off(event, listener);
+      resolve(args);
+    };
+    client.on(event, listener);
+  });
 }
