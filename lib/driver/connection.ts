@@ -65,7 +65,7 @@ export class Connection {
       protocolVersion: this.client.protocolVersion,
       maximumPacketSize: this.client.options.maximumPacketSize,
     });
-    const connack = await new Promise<ConnackPacket>((resolve, reject) => {
+    await new Promise<ConnackPacket>((resolve, reject) => {
       const timeout = setTimeout(
         () => fail(new MqttConnectError('No CONNACK within connectTimeout')),
         this.client.options.connectTimeout ?? 30_000,
@@ -87,6 +87,10 @@ export class Connection {
               if (p.reasonCode !== 0)
                 return fail(new MqttConnectError('Broker refused the connection', { reasonCode: p.reasonCode }));
               this.stream = stream;
+              // Session state must be reset BEFORE the packets that follow CONNACK in the same chunk (a resumed
+              // session's redeliveries) are handled, or their acknowledgements are discarded by the reset.
+              this.startKeepalive(p);
+              this.client.onConnected(p.sessionPresent, p.properties);
               resolve(p);
             } else this.client.onPacket(p);
           }
@@ -103,8 +107,6 @@ export class Connection {
       );
       this.buildConnect().then((p) => stream.write(encodePacket(p, this.client.protocolVersion)), fail);
     });
-    this.startKeepalive(connack);
-    this.client.onConnected(connack.sessionPresent, connack.properties);
   }
 
   private async buildConnect(): Promise<ConnectPacket> {
