@@ -24,6 +24,9 @@ import type {
   Subscription,
 } from './types.js';
 
+/** Outgoing QoS 1/2 in flight on MQTT 3.1.1, where the server cannot tell us its limit (mosquitto's default). */
+const V4_IN_FLIGHT = 20;
+
 /**
  * The MQTT 5 / 3.1.1 driver client returned by `connect()`. Every publish settles: on a reconnect pending
  * QoS 1/2 publishes are resent; when the client closes they reject with `MqttDisconnectedError`.
@@ -174,7 +177,9 @@ export class MqttClient implements MqttDriverClient {
   onConnected(sessionPresent: boolean, properties: ConnackProperties | undefined): void {
     this.serverProperties = properties;
     if (properties?.assignedClientIdentifier) this.clientId = properties.assignedClientIdentifier;
-    this.outbound.receiveMaximum = properties?.receiveMaximum ?? 65535;
+    // 3.1.1 has no Receive Maximum, yet brokers still cap in-flight QoS 2 (mosquitto: 20, then it drops the excess
+    // silently — a 3.1.1 PUBREC cannot carry 0x97). Stay within that window on 3.1.1.
+    this.outbound.receiveMaximum = properties?.receiveMaximum ?? (this.protocolVersion === 4 ? V4_IN_FLIGHT : 65535);
     this.inbound.reset();
     this.topicAliases.clear();
     if (!sessionPresent) this.inbound.awaitingRelease.clear();
