@@ -13,6 +13,9 @@ export async function connect(url: string, options: MqttClientOptions = {}): Pro
   } catch {
     throw new MqttConnectError(`Invalid broker URL ${url}: expected mqtt://host:port or mqtts://host:port`);
   }
+  if (!options.transport && parsed.protocol !== 'mqtt:' && parsed.protocol !== 'mqtts:') {
+    throw new MqttConnectError(`Unsupported URL scheme ${parsed.protocol}: use mqtt:// or mqtts://`);
+  }
   const client = new MqttClient(parsed, options);
   try {
     await client.connection.start();
