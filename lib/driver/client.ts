@@ -182,7 +182,7 @@ export class MqttClient implements MqttDriverClient {
     this.outbound.receiveMaximum = properties?.receiveMaximum ?? (this.protocolVersion === 4 ? V4_IN_FLIGHT : 65535);
     this.inbound.reset();
     this.topicAliases.clear();
-    if (!sessionPresent) this.inbound.awaitingRelease.clear();
+    if (!sessionPresent) this.inbound.sessionLost();
     this.setStatus('connected');
     this.outbound.resume(sessionPresent);
     this.router.onConnected(sessionPresent);
@@ -253,6 +253,7 @@ export class MqttClient implements MqttDriverClient {
       if (this.inbound.awaitingRelease.has(packet.packetId as number)) this.sendAck(2, packet.packetId as number, 0);
       return;
     }
+    if (packet.qos > 0 && this.inbound.reattach(packet.packetId as number, packet.qos as 1 | 2, packet.dup)) return;
     const max = this.options.receiveMaximum ?? 65535;
     if (packet.qos > 0 && this.inbound.unacknowledged >= max) {
       throw new MqttProtocolError(`Server exceeded our Receive Maximum ${max}`, 0x93);

@@ -50,10 +50,38 @@ export class InboundAcks {
     }
   }
 
-  /** Connection lost: unsent acks are void (the broker resends the PUBLISH with DUP). */
+  /**
+   * Connection lost. Messages already handed to the application keep their entry: the broker resends them
+   * (DUP) on the resumed session, and `reattach` then binds that resend to the entry instead of delivering the
+   * message a second time. Bounded by our Receive Maximum.
+   */
   reset(): void {
+    for (const e of this.pending) this.carried.set(e.packetId, e);
     this.pending.length = 0;
   }
+
+  /** The session was not resumed: the broker resends nothing, so carried entries are void. */
+  sessionLost(): void {
+    this.carried.clear();
+    this.awaitingRelease.clear();
+  }
+
+  /**
+   * A PUBLISH after a reconnect: when it is the DUP resend of a message the application already holds, re-track
+   * that entry on this connection (its ack goes out when the application acks, or now if it already did) and
+   * return true — the message must not be delivered again. A non-DUP PUBLISH reusing the id voids the old entry.
+   */
+  reattach(packetId: number, qos: 1 | 2, dup: boolean): boolean {
+    const e = this.carried.get(packetId);
+    if (!e) return false;
+    this.carried.delete(packetId);
+    if (!dup || e.qos !== qos) return false;
+    this.pending.push(e);
+    this.flush();
+    return true;
+  }
+
+  private readonly carried = new Map<number, PendingAck>();
 }
 
 export type { PendingAck };
