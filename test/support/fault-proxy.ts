@@ -10,6 +10,8 @@ export interface FaultProxy {
   readonly accepted: number;
   /** Destroys every open connection pair at once. */
   cutAll(): void;
+  /** Cuts one open connection pair chosen at random (no-op when none is open). */
+  cutRandom(): void;
   /** Cuts one random open connection pair every `msMin`–`msMax` ms, until `stopCutting()`. */
   cutRandomlyEvery(msMin: number, msMax: number): void;
   stopCutting(): void;
@@ -98,6 +100,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
         destroy(pair);
       }
     },
+    cutRandom: cutOne,
     cutRandomlyEvery(msMin, msMax) {
       proxy.stopCutting();
       const schedule = (): void => {
