@@ -1,0 +1,69 @@
+/** Starts a private mosquitto on a free loopback port for benchmarks; `stop()` kills it and removes its dir. */
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+export const hasMosquitto = existsSync(MOSQUITTO_BIN);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`mosquitto did not open port ${port}`);
+}
+
+export async function startMosquitto() {
+  const dir = mkdtempSync(join(tmpdir(), 'mosq-bench-'));
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'max_queued_messages 100000',
+    'max_queued_bytes 0',
+    'log_type error',
+  ];
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  await waitForPort(port);
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: () =>
+      new Promise((resolve) => {
+        process.off('exit', kill);
+        child.once('exit', () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
