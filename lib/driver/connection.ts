@@ -28,8 +28,26 @@ export class Connection {
       return false;
     }
     this.lastSent = Date.now();
+    this.cork(s);
     s.write(bytes, callback);
     return true;
+  }
+
+  private corked: MqttTransportStream | undefined;
+
+  /**
+   * Packets written in the same tick (a burst of acks or publishes) leave in one socket write instead of one
+   * syscall each; uncorked on the next tick. Streams without cork() (custom transports) write as before.
+   */
+  private cork(s: MqttTransportStream): void {
+    const corkable = s as MqttTransportStream & { cork?: () => void; uncork?: () => void };
+    if (this.corked === s || typeof corkable.cork !== 'function') return;
+    this.corked = s;
+    corkable.cork();
+    process.nextTick(() => {
+      this.corked = undefined;
+      corkable.uncork?.();
+    });
   }
 
   /** Connects with retries bounded by `reconnect.maxAttempts`; rejects with MqttConnectError after them. */
