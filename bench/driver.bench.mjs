@@ -4,7 +4,7 @@
  *  (a) drain of N QoS 1 messages queued for an offline persistent session (ours, MQTT.js, mosquitto_sub -c -q 1)
  *  (b) publish throughput at QoS 0/1/2, until every publish is confirmed (written / PUBACK / PUBCOMP)
  *  (c) request/response round trips with 100 concurrent callers (MQTT.js: responseTopic + correlationData by hand)
- * Each figure is the median of several rounds. Results with ratios and the environment go to bench/results/driver.json.
+ * `--only=drain|publish|request` runs one part and prints it. Each figure is the median of several rounds. Results with ratios and the environment go to bench/results/driver.json.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,9 @@ import { environment } from './lib/measure.mjs';
 import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
 
 const quick = process.argv.includes('--quick');
+/** `--only=drain|publish|request` runs one part (nothing is written to results then). */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const part = (name) => !only || only === name;
 const ROUNDS = quick ? 1 : 3;
 const DRAIN = quick ? 10_000 : 50_000;
 const PUBLISH = quick ? { 0: 5_000, 1: 2_000, 2: 1_000 } : { 0: 20_000, 1: 10_000, 2: 5_000 };
@@ -68,7 +71,7 @@ async function drainOurs(url, clientId, topic, n) {
   return (n * 1000) / ms;
 }
 
-async function drainMqttJs(url, clientId, topic, n) {
+async function drainMqttJs(url, clientId, _topic, n) {
   const t0 = now();
   const c = mqtt.connect(url, {
     protocolVersion: 5,
@@ -269,9 +272,13 @@ async function main() {
   const broker = await startMosquitto();
   try {
     console.log(`driver bench${quick ? ' (quick)' : ''}: mosquitto on ${broker.url}, ${ROUNDS} round(s), median`);
-    const drain = await benchDrain(broker.url);
-    const publish = await benchPublish(broker.url);
-    const request = await benchRequest(broker.url);
+    const drain = part('drain') ? await benchDrain(broker.url) : undefined;
+    const publish = part('publish') ? await benchPublish(broker.url) : undefined;
+    const request = part('request') ? await benchRequest(broker.url) : undefined;
+    if (only) {
+      console.log(JSON.stringify({ drain, publish, request }, null, 2));
+      return;
+    }
 
     const rows = [
       ['(a) drain QoS 1', DRAIN, drain.ours, drain.mqttjs, drain.mosquitto_sub],
