@@ -46,6 +46,7 @@ export async function startMosquitto() {
     'max_queued_messages 100000',
     'max_queued_bytes 0',
     'log_type error',
+    ...(process.env.BENCH_MOSQ_NODELAY ? ['set_tcp_nodelay true'] : []),
   ];
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
