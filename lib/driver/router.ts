@@ -3,14 +3,14 @@ import type { PublishPacket, SubackPacket, UnsubackPacket } from './codec/packet
 import { MqttDisconnectedError, MqttSubscribeError } from './errors.js';
 import type { InboundMessage } from './message.js';
 import { MessageSubscription } from './subscription.js';
-import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
+import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
+import { topicMatches, validateTopicFilter } from './topic.js';
 import type { SubscribeOptions, Subscription } from './types.js';
 
 interface Entry {
   sub: MessageSubscription;
   options: SubscribeOptions;
-  /** Inner filters (shared prefix stripped) used for matching. */
-  match: string[];
+  readonly filters: readonly string[];
 }
 type Settle = ((code: number) => void) | undefined;
 interface Waiter {
@@ -20,14 +20,13 @@ interface Waiter {
 
 /**
  * Routes each inbound PUBLISH to exactly the Subscriptions it matched, once each: by subscription identifier
- * on MQTT 5 (one per `subscribe()` call), by topic matching on 3.1.1. A PUBLISH nobody matches (resumed session)
+ * on MQTT 5 (see `SubscriptionTable`), by topic matching on 3.1.1. A PUBLISH nobody matches (resumed session)
  * is held unacknowledged in a bounded buffer and handed to the first Subscription created that matches it.
  */
 export class Router {
-  private readonly entries = new Map<number, Entry>();
+  private readonly table = new SubscriptionTable<Entry>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly unrouted: { packet: PublishPacket; settle: Settle }[] = [];
-  private nextId = 1;
 
   constructor(private readonly client: MqttClient) {}
 
@@ -38,22 +37,21 @@ export class Router {
   async subscribe(filters: string[], options: SubscribeOptions): Promise<Subscription> {
     if (filters.length === 0) throw new MqttSubscribeError('subscribe() needs at least one filter', []);
     for (const f of filters) validateTopicFilter(f);
-    const id = this.nextId++;
+    const plans = this.useIds ? this.table.plan(filters) : [{ id: 0, indexes: filters.map((_, i) => i) }];
     const sub = new MessageSubscription(
       filters,
       options.bufferSize ?? 1000,
-      this.useIds ? id : undefined,
-      (s) => this.unsubscribe(id, s),
+      this.useIds ? plans[0]?.id : undefined,
+      (s) => this.unsubscribe(entry, s),
       (m) => this.onRead(options, m),
     );
-    const entry: Entry = { sub, options, match: filters.map((f) => parseSharedFilter(f).filter) };
-    const suback = (await this.sendSubscribe(id, entry)) as SubackPacket;
-    sub.granted = suback.reasonCodes;
-    if (suback.reasonCodes.some((c) => c >= 0x80)) {
-      throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, suback.reasonCodes);
+    const entry: Entry = { sub, options, filters: sub.filters };
+    sub.granted = await this.sendPlans(entry, plans);
+    if (sub.granted.some((c) => c >= 0x80)) {
+      throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, sub.granted);
     }
-    this.entries.set(id, entry);
-    this.drainUnrouted(id, entry);
+    this.table.add(entry, plans);
+    this.drainUnrouted(entry);
     return sub;
   }
 
@@ -80,13 +78,26 @@ export class Router {
     });
   }
 
-  private sendSubscribe(id: number, entry: Entry): Promise<SubackPacket | UnsubackPacket> {
-    const o = entry.options;
-    const useIds = this.useIds;
-    return this.request({
+  /** Sends the planned SUBSCRIBE packets; the granted codes in the order of the entry's filters. */
+  private async sendPlans(entry: Entry, plans: SubscribePlan[]): Promise<number[]> {
+    const granted: number[] = [];
+    await Promise.all(
+      plans.map(async (p) => {
+        const filters = p.indexes.map((i) => entry.filters[i] as string);
+        const codes = await this.subscribePacket(filters, entry.options, p.id);
+        p.indexes.forEach((i, k) => {
+          granted[i] = codes[k] ?? 0x80;
+        });
+      }),
+    );
+    return granted;
+  }
+
+  private async subscribePacket(filters: readonly string[], o: SubscribeOptions, id: number): Promise<number[]> {
+    const suback = (await this.request({
       type: 'subscribe',
       packetId: this.client.outbound.ids.allocate(),
-      subscriptions: entry.sub.filters.map((topicFilter) => ({
+      subscriptions: filters.map((topicFilter) => ({
         topicFilter,
         qos: o.qos ?? 0,
         noLocal: o.noLocal,
@@ -96,20 +107,19 @@ export class Router {
       properties:
         this.client.protocolVersion === 5
           ? {
-              ...(useIds ? { subscriptionIdentifier: id } : {}),
+              ...(this.useIds ? { subscriptionIdentifier: id } : {}),
               ...(o.userProperties ? { userProperties: o.userProperties } : {}),
             }
           : undefined,
-    });
+    })) as SubackPacket;
+    return suback.reasonCodes;
   }
 
-  private async unsubscribe(id: number, sub: MessageSubscription): Promise<void> {
-    if (!this.entries.delete(id) || this.client.status !== 'connected') return;
-    await this.request({
-      type: 'unsubscribe',
-      packetId: this.client.outbound.ids.allocate(),
-      topicFilters: [...sub.filters],
-    });
+  /** UNSUBSCRIBEs only the filters no other Subscription of this client still holds. */
+  private async unsubscribe(entry: Entry, _sub: MessageSubscription): Promise<void> {
+    const gone = this.table.remove(entry);
+    if (gone.length === 0 || this.client.status !== 'connected') return;
+    await this.request({ type: 'unsubscribe', packetId: this.client.outbound.ids.allocate(), topicFilters: gone });
   }
 
   onAck(packet: SubackPacket | UnsubackPacket): void {
@@ -122,6 +132,10 @@ export class Router {
   /** Delivers a PUBLISH; `track(holders)` registers the ack that `holders` consumers must settle. */
   route(packet: PublishPacket, track: (holders: number) => Settle): void {
     const matched = this.match(packet);
+    if (matched === 'duplicate') {
+      track(1)?.(0);
+      return;
+    }
     if (matched.length === 0) {
       const settle = track(1);
       if (this.unrouted.length >= (this.client.options.unroutedBufferSize ?? 1000)) {
@@ -152,23 +166,17 @@ export class Router {
     }
   }
 
-  private match(packet: PublishPacket): Entry[] {
+  /** The entries a PUBLISH is for, or 'duplicate' for a second copy of a message already delivered. */
+  private match(packet: PublishPacket): Entry[] | 'duplicate' {
     const ids = packet.properties?.subscriptionIdentifier;
-    if (this.useIds && ids && ids.length > 0) {
-      const out = new Set<Entry>();
-      for (const id of ids) {
-        const e = this.entries.get(id);
-        if (e) out.add(e);
-      }
-      return [...out];
-    }
-    return [...this.entries.values()].filter((e) => e.match.some((f) => topicMatches(f, packet.topic)));
+    if (this.useIds && ids && ids.length > 0) return this.table.routeByIds(packet.topic, ids);
+    return this.table.routeByTopic(packet.topic);
   }
 
-  private drainUnrouted(_id: number, entry: Entry): void {
+  private drainUnrouted(entry: Entry): void {
     for (let i = 0; i < this.unrouted.length; ) {
       const u = this.unrouted[i];
-      if (entry.match.some((f) => topicMatches(f, u.packet.topic))) {
+      if (entry.filters.some((f) => topicMatches(f, u.packet.topic))) {
         this.unrouted.splice(i, 1);
         this.deliver(entry, u.packet, u.settle);
       } else i++;
@@ -186,15 +194,16 @@ export class Router {
   /** Re-makes every subscription when the broker lost the session. */
   onConnected(sessionPresent: boolean): void {
     if (sessionPresent) return;
-    for (const [id, e] of this.entries) {
-      this.sendSubscribe(id, e).catch((err: Error) => this.client.fail(err));
+    for (const { id, filters } of this.table.current()) {
+      const options = this.table.ownersOf(filters[0] as string).at(-1)?.options ?? {};
+      this.subscribePacket(filters, options, id).catch((err: Error) => this.client.fail(err));
     }
   }
 
   closeAll(reason: string): void {
     this.onConnectionLost();
-    for (const e of this.entries.values()) e.sub.end();
-    this.entries.clear();
+    for (const e of this.table.entries()) e.sub.end();
+    this.table.clear();
     void reason;
   }
 }

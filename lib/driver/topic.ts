@@ -112,3 +112,20 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return t === tl;
 }
+
+/**
+ * True when some topic name could match both filters (shared prefixes ignored). Conservative for `$` topics:
+ * `#` and `foo` never share a topic, but `#` and `$SYS/x` are reported as overlapping.
+ */
+export function filtersOverlap(a: string, b: string): boolean {
+  const x = parseSharedFilter(a).filter.split('/');
+  const y = parseSharedFilter(b).filter.split('/');
+  for (let i = 0; ; i++) {
+    if (i === x.length || i === y.length) {
+      const rest = i === x.length ? y.slice(i) : x.slice(i);
+      return rest.length === 0 || (rest.length === 1 && rest[0] === '#');
+    }
+    if (x[i] === '#' || y[i] === '#') return true;
+    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+  }
+}

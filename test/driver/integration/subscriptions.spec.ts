@@ -49,21 +49,32 @@ describeMosquitto('subscriptions on mosquitto', () => {
       }
     });
 
-    // KNOWN DRIVER BUG (issue 3), v5 only: mosquitto sends one PUBLISH per matching filter, all carrying the
-    // Subscription's one identifier, and the driver delivers every copy. Fix: give each filter its own
-    // identifier and deliver only the copy of the first filter of the Subscription that matches the topic.
-    // `it.failing` passes while the bug exists and turns red once it is fixed: then make it a plain `it`.
-    (version === 5 ? it.failing : it)(
+    // On v5 mosquitto sends one PUBLISH per matching filter; the driver gives each self-overlapping filter its
+    // own subscription identifier and delivers only the copy of the first matching filter.
+    it(
       `v${version}: one Subscription whose own filters overlap gets each message once`,
       async () => {
         const c = track(await connect(broker.url, { protocolVersion: version }));
         const both = await c.subscribe(['self/a/#', 'self/a/x'], { qos: 1 });
         for (let i = 0; i < 3; i++) await pub.publish('self/a/x', String(i), { qos: 1 });
-        const got = await drain(both, 3);
-        expect(got.map((m) => m.payload.toString())).toEqual(['0', '1', '2']);
+        await pub.publish('self/a/y', 'end', { qos: 1 });
+        const got = await drain(both, 4);
+        expect(got.map((m) => m.payload.toString())).toEqual(['0', '1', '2', 'end']);
       },
     );
   }
+
+  it('v5: two Subscriptions on the same filter both get each message once; unsubscribing one keeps the other', async () => {
+    const c = track(await connect(broker.url));
+    const a = await c.subscribe('same/t', { qos: 1 });
+    const b = await c.subscribe('same/t', { qos: 1 });
+    await pub.publish('same/t', 'one', { qos: 1 });
+    expect((await drain(a, 1)).map((m) => m.payload.toString())).toEqual(['one']);
+    expect((await take(b, 1)).map((m) => m.payload.toString())).toEqual(['one']);
+    await a.unsubscribe();
+    await pub.publish('same/t', 'two', { qos: 1 });
+    expect((await drain(b, 1)).map((m) => m.payload.toString())).toEqual(['two']);
+  });
 
   it('v5: unsubscribing one of two overlapping subscriptions leaves the other receiving', async () => {
     const c = track(await connect(broker.url));

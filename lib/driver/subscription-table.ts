@@ -1,0 +1,138 @@
+import { filtersOverlap, parseSharedFilter, topicMatches } from './topic.js';
+
+/** One SUBSCRIBE packet to send: the filters (by index in the caller's list) that share one identifier. */
+export interface SubscribePlan {
+  id: number;
+  indexes: number[];
+}
+
+/** What a table entry exposes: its filters in the order they were given to `subscribe()`. */
+export interface TableEntry {
+  readonly filters: readonly string[];
+}
+
+/**
+ * Bookkeeping behind MQTT 5 subscription identifiers, shared by all Subscriptions of one client.
+ *
+ * The broker keeps one subscription per exact filter string and sends one PUBLISH per matching subscription,
+ * each carrying that subscription's identifier. So: filters that share an identifier never overlap (a copy then
+ * names exactly one filter); an identical filter in two Subscriptions is one broker subscription with several
+ * owners; and each Subscription takes a message only from the copy of its canonical filter for that topic
+ * (its first plain filter that matches, else its first shared one), so overlapping filters deliver once.
+ */
+export class SubscriptionTable<E extends TableEntry> {
+  private readonly all = new Set<E>();
+  private readonly owners = new Map<string, E[]>();
+  /** Identifiers a filter was subscribed with, oldest first; the last is the broker's current one. */
+  private readonly idsOf = new Map<string, number[]>();
+  private readonly filtersOf = new Map<number, Set<string>>();
+  private nextId = 1;
+
+  /** Splits filters into SUBSCRIBE packets whose filters do not overlap; each packet gets a fresh identifier. */
+  plan(filters: readonly string[]): SubscribePlan[] {
+    const plans: SubscribePlan[] = [];
+    filters.forEach((f, i) => {
+      const fits = plans.find((p) => p.indexes.every((j) => !filtersOverlap(filters[j] as string, f)));
+      if (fits) fits.indexes.push(i);
+      else plans.push({ id: this.nextId++, indexes: [i] });
+    });
+    return plans;
+  }
+
+  /** Records an entry whose SUBSCRIBE packets (from `plan`) were granted. */
+  add(entry: E, plans: readonly SubscribePlan[]): void {
+    this.all.add(entry);
+    for (const p of plans) {
+      for (const i of p.indexes) {
+        const f = entry.filters[i] as string;
+        this.owners.set(f, [...(this.owners.get(f) ?? []), entry]);
+        this.idsOf.set(f, [...(this.idsOf.get(f) ?? []), p.id]);
+        const set = this.filtersOf.get(p.id) ?? new Set<string>();
+        set.add(f);
+        this.filtersOf.set(p.id, set);
+      }
+    }
+  }
+
+  /** Forgets an entry; returns the filters no other entry holds any more (to UNSUBSCRIBE). */
+  remove(entry: E): string[] {
+    if (!this.all.delete(entry)) return [];
+    const gone: string[] = [];
+    for (const f of new Set(entry.filters)) {
+      const rest = (this.owners.get(f) ?? []).filter((e) => e !== entry);
+      if (rest.length > 0) {
+        this.owners.set(f, rest);
+        continue;
+      }
+      if (!this.owners.delete(f)) continue;
+      gone.push(f);
+      for (const id of this.idsOf.get(f) ?? []) {
+        const set = this.filtersOf.get(id);
+        set?.delete(f);
+        if (set?.size === 0) this.filtersOf.delete(id);
+      }
+      this.idsOf.delete(f);
+    }
+    return gone;
+  }
+
+  /** Every entry, each once. */
+  entries(): E[] {
+    return [...this.all];
+  }
+
+  /** The packets that re-create every broker subscription with its current identifier (session lost). */
+  current(): { id: number; filters: string[] }[] {
+    const byId = new Map<number, string[]>();
+    for (const [f, ids] of this.idsOf) {
+      const id = ids[ids.length - 1] as number;
+      byId.set(id, [...(byId.get(id) ?? []), f]);
+    }
+    return [...byId].map(([id, filters]) => ({ id, filters }));
+  }
+
+  /** Owners of a filter string, in subscription order (the last one subscribed it most recently). */
+  ownersOf(filter: string): readonly E[] {
+    return this.owners.get(filter) ?? [];
+  }
+
+  /**
+   * Entries a PUBLISH carrying these identifiers is for. `[]`: none of the identifiers is known (a resumed
+   * session's message); 'duplicate': a second copy for an overlapping filter, already delivered by another copy.
+   */
+  routeByIds(topic: string, ids: readonly number[]): E[] | 'duplicate' {
+    const copyOf = new Set<string>();
+    for (const id of ids) {
+      for (const f of this.filtersOf.get(id) ?? []) if (topicMatches(f, topic)) copyOf.add(f);
+    }
+    if (copyOf.size === 0) return [];
+    const out = new Set<E>();
+    for (const f of copyOf) {
+      for (const e of this.owners.get(f) ?? []) if (copyOf.has(canonicalFilter(e, topic) as string)) out.add(e);
+    }
+    return out.size === 0 ? 'duplicate' : [...out];
+  }
+
+  /** Entries whose filters match the topic (MQTT 3.1.1, or a broker without subscription identifiers). */
+  routeByTopic(topic: string): E[] {
+    return [...this.all].filter((e) => e.filters.some((f) => topicMatches(f, topic)));
+  }
+
+  clear(): void {
+    this.all.clear();
+    this.owners.clear();
+    this.idsOf.clear();
+    this.filtersOf.clear();
+  }
+}
+
+/** The filter whose copy of a message an entry takes: its first plain match, else its first shared match. */
+export function canonicalFilter(entry: TableEntry, topic: string): string | undefined {
+  let shared: string | undefined;
+  for (const f of entry.filters) {
+    if (!topicMatches(f, topic)) continue;
+    if (parseSharedFilter(f).group === undefined) return f;
+    shared ??= f;
+  }
+  return shared;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import { canonicalFilter, SubscriptionTable } from '../../../lib/driver/subscription-table.js';
+import { filtersOverlap } from '../../../lib/driver/topic.js';
+
+const entry = (...filters: string[]) => ({ filters });
+
+describe('filtersOverlap', () => {
+  it.each([
+    ['a/b', 'a/b', true],
+    ['a/b', 'a/c', false],
+    ['a/+', 'a/b', true],
+    ['a/#', 'a', true],
+    ['a/#', 'a/b/c', true],
+    ['a/+', 'a', false],
+    ['a/+/c', 'a/b/d', false],
+    ['+/+', '#', true],
+    ['a/b', 'a/b/c', false],
+    ['$share/g/a/#', 'a/x', true],
+    ['$share/g/x/#', 'a/x', false],
+  ])('%s vs %s → %s', (a, b, expected) => {
+    expect(filtersOverlap(a, b)).toBe(expected);
+    expect(filtersOverlap(b, a)).toBe(expected);
+  });
+});
+
+describe('SubscriptionTable', () => {
+  it('plans one packet for disjoint filters and splits overlapping ones', () => {
+    const t = new SubscriptionTable();
+    expect(t.plan(['a/1', 'b/+', 'c/#']).map((p) => p.indexes)).toEqual([[0, 1, 2]]);
+    const plans = t.plan(['a/#', 'a/x', 'b', 'a/+']);
+    expect(plans.map((p) => p.indexes)).toEqual([[0, 2], [1], [3]]);
+    expect(new Set(plans.map((p) => p.id)).size).toBe(3);
+  });
+
+  it('delivers the copy of the canonical filter only, whatever order copies arrive in', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const e = entry('a/#', 'a/x');
+    const plans = t.plan(e.filters);
+    t.add(e, plans);
+    const [hash, exact] = plans.map((p) => p.id) as [number, number];
+    expect(t.routeByIds('a/x', [exact])).toBe('duplicate');
+    expect(t.routeByIds('a/x', [hash])).toEqual([e]);
+    expect(t.routeByIds('a/x', [exact, hash])).toEqual([e]);
+    expect(t.routeByIds('a/y', [hash])).toEqual([e]);
+    expect(t.routeByIds('a/x', [999])).toEqual([]);
+  });
+
+  it('an identical filter in two entries is one broker subscription with two owners', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const a = entry('s/t');
+    const b = entry('s/t');
+    const pa = t.plan(a.filters);
+    t.add(a, pa);
+    const pb = t.plan(b.filters);
+    t.add(b, pb);
+    expect(t.routeByIds('s/t', [pb[0]?.id as number])).toEqual([a, b]);
+    expect(t.routeByIds('s/t', [pa[0]?.id as number])).toEqual([a, b]);
+    expect(t.current()).toEqual([{ id: pb[0]?.id, filters: ['s/t'] }]);
+    expect(t.remove(a)).toEqual([]);
+    expect(t.routeByIds('s/t', [pb[0]?.id as number])).toEqual([b]);
+    expect(t.remove(b)).toEqual(['s/t']);
+    expect(t.remove(b)).toEqual([]);
+    expect(t.routeByIds('s/t', [pb[0]?.id as number])).toEqual([]);
+  });
+
+  it('a plain filter wins over a shared one of the same entry', () => {
+    expect(canonicalFilter(entry('$share/g/a/#', 'a/x'), 'a/x')).toBe('a/x');
+    expect(canonicalFilter(entry('$share/g/a/#', 'a/x'), 'a/y')).toBe('$share/g/a/#');
+    expect(canonicalFilter(entry('b/#'), 'a/y')).toBeUndefined();
+  });
+
+  it('routes by topic without identifiers', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const a = entry('a/#');
+    const b = entry('b/+', 'a/x');
+    t.add(a, t.plan(a.filters));
+    t.add(b, t.plan(b.filters));
+    expect(t.routeByTopic('a/x')).toEqual([a, b]);
+    expect(t.routeByTopic('$SYS/a')).toEqual([]);
+  });
+});
