@@ -1,0 +1,109 @@
+/**
+ * Nest apps for the transport benchmark, written without TypeScript: decorators are applied as plain functions.
+ * Each contender gets the same controller and module; only the transport strategy differs:
+ *  - ours:     ServerMqttAsync / ClientMqttAsync (dist/nest), MQTT 5
+ *  - built-in: Transport.MQTT (ServerMqtt / ClientMqtt from @nestjs/microservices over MQTT.js), its default MQTT 3.1.1
+ */
+import 'reflect-metadata';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientMqtt, EventPattern, MessagePattern, MqttRecordBuilder, Transport } from '@nestjs/microservices';
+import { ClientMqttAsync, ServerMqttAsync } from '../../dist/nest/index.js';
+
+/** Counts handled messages; `until(n)` resolves when the count reaches n. */
+export class Counter {
+  count = 0;
+  #target = Number.POSITIVE_INFINITY;
+  #resolve = () => {};
+
+  until(n) {
+    this.#target = n;
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      if (this.count >= n) resolve();
+    });
+  }
+
+  hit() {
+    if (++this.count === this.#target) this.#resolve();
+  }
+
+  reset() {
+    this.count = 0;
+    this.#target = Number.POSITIVE_INFINITY;
+  }
+}
+
+function decorate(cls, method, decorator) {
+  const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, method);
+  const result = decorator(cls.prototype, method, descriptor);
+  if (result) Object.defineProperty(cls.prototype, method, result);
+}
+
+/** A module with one controller: `@EventPattern(topic)` counting into `counter`. */
+function eventModule(topic, counter) {
+  class EventsController {
+    handle(_data, _ctx) {
+      counter.hit();
+    }
+  }
+  decorate(EventsController, 'handle', EventPattern(topic));
+  Controller()(EventsController);
+  class EventsModule {}
+  Module({ controllers: [EventsController] })(EventsModule);
+  return EventsModule;
+}
+
+/** A module with one controller: `@MessagePattern(topic)` answering `{ seq, ok: true }`. */
+function rpcModule(topic) {
+  class RpcController {
+    handle(data, _ctx) {
+      return { seq: data?.seq, ok: true };
+    }
+  }
+  decorate(RpcController, 'handle', MessagePattern(topic));
+  Controller()(RpcController);
+  class RpcModule {}
+  Module({ controllers: [RpcController] })(RpcModule);
+  return RpcModule;
+}
+
+/** Microservice options per contender; `session` = persistent session `{ clientId }`. */
+function strategy(contender, url, session) {
+  if (contender === 'ours') {
+    const options = { url, protocolVersion: 5, reconnect: false };
+    if (session) Object.assign(options, { clientId: session.clientId, cleanStart: false, sessionExpiryInterval: 3600 });
+    return { strategy: new ServerMqttAsync(options) };
+  }
+  const options = { url, subscribeOptions: { qos: 1 }, reconnectPeriod: 0 };
+  if (session) Object.assign(options, { clientId: session.clientId, clean: false });
+  return { transport: Transport.MQTT, options };
+}
+
+async function createApp(module, contender, url, session) {
+  const app = await NestFactory.createMicroservice(module, { ...strategy(contender, url, session), logger: false });
+  await app.init();
+  return app;
+}
+
+/** An event app, not yet listening (so the caller can time `listen()`). */
+export function createEventApp(contender, url, topic, counter, session) {
+  return createApp(eventModule(topic, counter), contender, url, session);
+}
+
+export function createRpcApp(contender, url, topic) {
+  return createApp(rpcModule(topic), contender, url);
+}
+
+/** A connected ClientProxy of the contender. */
+export async function createClient(contender, url) {
+  const client =
+    contender === 'ours' ? new ClientMqttAsync({ url, protocolVersion: 5, reconnect: false }) : new ClientMqtt({ url });
+  await client.connect();
+  return client;
+}
+
+/** What `emit()` is given for a QoS 1 event: ours publishes at QoS 1 by default; the built-in needs a record. */
+export function qos1Event(contender, data) {
+  return contender === 'ours' ? data : new MqttRecordBuilder(data).setQoS(1).build();
+}
