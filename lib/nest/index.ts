@@ -20,13 +20,17 @@ export {
   type RoutePattern,
 } from './routing/pattern.js';
 export {
+  type DecodedResponse,
   type DecodeResult,
   decodePayload as decodeMqttPayload,
+  type EncodedPayload,
   encodePayload as encodeMqttPayload,
+  MqttAsyncPayloadError,
+  type RequestPacket,
+  type ResponsePacket,
   TEXT_CONTENT_TYPE,
 } from './serialization/index.js';
 export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
-export { MqttAsyncPayloadError } from './server/payload.js';
 export {
   DEFAULT_SERVER_CONNECT_ATTEMPTS,
   type MessageHandledEvent,

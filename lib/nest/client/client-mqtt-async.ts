@@ -1,26 +1,87 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { connect as driverConnect, type MqttDriverClient, type Subscription } from '../../driver/index.js';
+import type { Observable } from 'rxjs';
+import {
+  type ClientEvents,
+  type ClientStatus,
+  connect as driverConnect,
+  type MqttClientOptions,
+  type MqttDriverClient,
+  type MqttMessage,
+  type PublishProperties,
+  type Subscription,
+} from '../../driver/index.js';
 import type { MqttAsyncClientOptions } from '../options.js';
-import { FLAG, REPLY_EMPTY_PROPERTY, REPLY_ERROR_PROPERTY, REPLY_FINAL_PROPERTY } from '../protocol.js';
 import { MqttAsyncRecord } from '../record/index.js';
-import { decodePayload, encodePayload } from '../serialization/index.js';
+import {
+  type DecodedResponse,
+  decodeResponse,
+  encodeRequest,
+  type PacketCodecOptions,
+} from '../serialization/index.js';
+import { nestReplyTopic } from '../server/nest-wire.js';
+import { NestReplyChannels } from './reply-channels.js';
 
 type Callback = (packet: WritePacket) => void;
+type Listener = (...args: unknown[]) => void;
 
-/** Nest `ClientProxy` over the nest-mqtt-async driver (MQTT 5 request/response; events with record options). */
-export class ClientMqttAsync extends ClientProxy {
+/** Events of `ClientMqttAsync.on()`: the driver client's events. */
+export type MqttAsyncClientEvents = {
+  [E in keyof ClientEvents]: (...args: ClientEvents[E]) => void;
+};
+
+/** Default `requestTimeout` of `send()` in milliseconds. */
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+
+/** Thrown into pending `send()` subscribers by `close()`. */
+export class MqttAsyncClientClosedError extends Error {
+  constructor() {
+    super('ClientMqttAsync was closed before the reply arrived; retry after connect()');
+    this.name = 'MqttAsyncClientClosedError';
+  }
+}
+
+/** Thrown into a `send()` subscriber when no final reply arrived within `requestTimeout`. */
+export class MqttAsyncRequestTimeoutError extends Error {
+  constructor(pattern: string, timeout: number) {
+    super(`No reply to '${pattern}' within ${timeout} ms; check that a server handles it, or raise requestTimeout`);
+    this.name = 'MqttAsyncRequestTimeoutError';
+  }
+}
+
+/**
+ * Nest `ClientProxy` on the nest-mqtt-async driver.
+ *
+ * - MQTT 5 (default): `send()` publishes the bare payload with a Response Topic private to this client and the
+ *   request id as Correlation Data; replies may stream (the last is flagged final).
+ * - MQTT 3.1.1, or `nestWireFormat: true`: Nest's own MQTT wire format — `{pattern,data,id}` on the pattern's
+ *   topic, replies `{id,response,err,isDisposed}` on `<topic>/reply` — so it can call Nest's built-in `ServerMqtt`.
+ *   Events are wrapped as `{pattern,data}` too, unless `nestWireFormat: false`.
+ *
+ * `emit()` accepts a {@link MqttAsyncRecord} for QoS, retain and MQTT 5 properties. `close()` rejects pending
+ * sends. `status` follows the driver's status; `on()` registers driver events; `unwrap()` is the driver client.
+ */
+export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
+  private readonly log = new Logger(ClientMqttAsync.name);
   private client?: MqttDriverClient;
   private connecting?: Promise<MqttDriverClient>;
-  private replies?: Subscription;
+  private nativeReplies?: Subscription;
+  private nestChannels?: NestReplyChannels;
   private readonly replyTopic = `nest-mqtt-async/replies/${randomUUID()}`;
   private readonly pending = new Map<string, Callback>();
+  private readonly listeners: Array<[string, Listener]> = [];
 
   constructor(protected readonly options: MqttAsyncClientOptions) {
     super();
   }
 
-  /** Connects (once) and subscribes to this client's response topic. */
+  /** The driver's status (`connecting`, `connected`, `reconnecting`, `disconnected`, `closed`), deduplicated. */
+  override get status(): Observable<ClientStatus> {
+    return super.status as Observable<ClientStatus>;
+  }
+
+  /** Connects (once; concurrent calls share the attempt) and prepares reply handling. */
   connect(): Promise<MqttDriverClient> {
     this.connecting ??= this.open().catch((err) => {
       this.connecting = undefined;
@@ -31,90 +92,197 @@ export class ClientMqttAsync extends ClientProxy {
 
   private async open(): Promise<MqttDriverClient> {
     const connector = this.options.connector ?? driverConnect;
-    const client = await connector(this.options.url, this.options);
-    this.replies = await client.subscribe(this.replyTopic, { qos: 1 });
-    void this.consumeReplies(this.replies);
+    this._status$.next('connecting');
+    let client: MqttDriverClient;
+    try {
+      client = await connector(this.options.url, this.driverOptions());
+    } catch (err) {
+      this._status$.next('closed');
+      throw new Error(`ClientMqttAsync could not connect to ${this.options.url}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    client.on('status', (status) => this._status$.next(status));
+    client.on('error', (err) => this.log.error(`MQTT client error: ${err.message}`));
+    for (const [event, listener] of this.listeners) client.on(event as keyof ClientEvents, listener as never);
+    if (this.usesNestWire(client)) {
+      this.nestChannels = new NestReplyChannels(client, (m) => this.onReply(m, true));
+    } else {
+      try {
+        this.nativeReplies = await client.subscribe(this.replyTopic, { qos: 1 });
+      } catch (err) {
+        await client.disconnect().catch(() => undefined);
+        throw err;
+      }
+      void this.consumeNativeReplies(this.nativeReplies);
+    }
     this.client = client;
+    this._status$.next(client.status);
     return client;
   }
 
-  private async consumeReplies(replies: Subscription): Promise<void> {
-    for await (const message of replies) {
-      const id = message.properties.correlationData?.toString();
+  private driverOptions(): MqttClientOptions {
+    const {
+      url: _url,
+      connector: _connector,
+      serializer: _serializer,
+      deserializer: _deserializer,
+      nestWireFormat: _nestWireFormat,
+      qos: _qos,
+      requestTimeout: _requestTimeout,
+      ...driverOptions
+    } = this.options;
+    return driverOptions;
+  }
+
+  /** RPC in the Nest wire format: always on MQTT 3.1.1 (it has no Response Topic), opt-in on MQTT 5. */
+  private usesNestWire(client: MqttDriverClient): boolean {
+    return this.options.nestWireFormat === true || client.protocolVersion === 4;
+  }
+
+  /** Events wrapped as `{pattern,data}`: with the Nest wire format, unless `nestWireFormat: false` is explicit. */
+  private wrapsEvents(client: MqttDriverClient): boolean {
+    return this.options.nestWireFormat ?? client.protocolVersion === 4;
+  }
+
+  private codec(nestWire: boolean): PacketCodecOptions {
+    return { serializer: this.options.serializer, deserializer: this.options.deserializer, nestWire };
+  }
+
+  private async consumeNativeReplies(replies: Subscription): Promise<void> {
+    for await (const message of replies) await this.onReply(message, false);
+  }
+
+  /** Routes one reply to its pending `send()`; never throws. */
+  private async onReply(message: MqttMessage, nestWire: boolean): Promise<void> {
+    let reply: DecodedResponse;
+    try {
+      reply = await decodeResponse(message, this.codec(nestWire));
+    } catch (err) {
+      const id = nestWire ? undefined : message.properties?.correlationData?.toString();
       const callback = id === undefined ? undefined : this.pending.get(id);
-      if (!callback) continue;
-      const final = message.userProperties[REPLY_FINAL_PROPERTY] === FLAG;
-      const decoded = decodePayload(message);
-      if (!decoded.ok) {
-        callback({ err: decoded.error, isDisposed: true });
-      } else if (message.userProperties[REPLY_ERROR_PROPERTY] === FLAG) {
-        callback({ err: (decoded.value as { err?: unknown })?.err ?? decoded.value, isDisposed: true });
-      } else if (final && message.userProperties[REPLY_EMPTY_PROPERTY] === FLAG) {
-        callback({ response: undefined, isDisposed: true });
-      } else {
-        callback({ response: decoded.value });
-        if (final) callback({ response: undefined, isDisposed: true });
-      }
-      if (final) this.pending.delete(id as string);
+      if (callback) callback({ err, isDisposed: true });
+      else this.log.warn(`Undecodable reply on '${message.topic}' dropped: ${(err as Error).message}`);
+      return;
     }
+    const callback = reply.id === undefined ? undefined : this.pending.get(reply.id);
+    if (!callback) return;
+    if (reply.err !== undefined && reply.err !== null) callback({ err: reply.err, isDisposed: true });
+    else if (reply.isDisposed) callback({ response: reply.response, isDisposed: true });
+    else callback({ response: reply.response });
   }
 
-  /** Disconnects and rejects every pending `send()`. */
+  /** Disconnects; every pending `send()` errors with {@link MqttAsyncClientClosedError}. */
   async close(): Promise<void> {
-    for (const callback of this.pending.values()) {
-      callback({ err: new Error('ClientMqttAsync closed before the reply arrived; retry after connect()') });
-    }
-    this.pending.clear();
-    const client = this.client;
-    this.client = undefined;
+    const connecting = this.connecting;
     this.connecting = undefined;
-    await client?.disconnect();
+    const callbacks = [...this.pending.values()];
+    this.pending.clear();
+    for (const callback of callbacks) callback({ err: new MqttAsyncClientClosedError(), isDisposed: true });
+    const client = this.client ?? (await connecting?.catch(() => undefined));
+    this.client = undefined;
+    this.nativeReplies = undefined;
+    this.nestChannels = undefined;
+    await client?.disconnect().catch((err) => this.log.error(`Disconnect failed: ${(err as Error).message}`));
+    this._status$.next('closed');
   }
 
-  /** The underlying driver client. */
+  /** The driver client (after `connect()`). */
   unwrap<T = MqttDriverClient>(): T {
-    if (!this.client) throw new Error('ClientMqttAsync is not connected; call connect() first');
+    if (!this.client) throw new Error('ClientMqttAsync is not connected yet: call connect() (or send/emit) first');
     return this.client as T;
   }
 
-  /** Status events are exposed through `status`; no driver events are forwarded yet. */
-  override on(): void {}
+  /** Registers a listener for a driver event (`connect`, `disconnect`, `reconnecting`, `status`, `error`); works before `connect()`. */
+  override on<
+    EventKey extends keyof MqttAsyncClientEvents = keyof MqttAsyncClientEvents,
+    EventCallback extends MqttAsyncClientEvents[EventKey] = MqttAsyncClientEvents[EventKey],
+  >(event: EventKey, callback: EventCallback): void {
+    const listener = callback as unknown as Listener;
+    this.listeners.push([event as string, listener]);
+    this.client?.on(event as keyof ClientEvents, listener as never);
+  }
 
   protected publish(packet: ReadPacket, callback: Callback): () => void {
     const id = randomUUID();
+    const pattern = this.normalizePattern(packet.pattern);
+    const timeoutMs = this.options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
     const timeout = setTimeout(() => {
       this.pending.delete(id);
-      callback({ err: new Error(`No reply to '${String(packet.pattern)}' within requestTimeout`) });
-    }, this.options.requestTimeout ?? 30_000);
+      callback({ err: new MqttAsyncRequestTimeoutError(pattern, timeoutMs), isDisposed: true });
+    }, timeoutMs);
     timeout.unref?.();
     this.pending.set(id, (reply) => {
-      if (reply.err !== undefined || reply.isDisposed) clearTimeout(timeout);
+      if (reply.err !== undefined || reply.isDisposed) {
+        clearTimeout(timeout);
+        this.pending.delete(id);
+      }
       callback(reply);
     });
+    let release: (() => void) | undefined;
+    let tornDown = false;
     this.connect()
-      .then((client) => {
-        const { payload, contentType } = encodePayload(packet.data);
-        return client.publish(this.normalizePattern(packet.pattern), payload, {
-          qos: this.options.qos ?? 1,
-          properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType },
-        });
+      .then(async (client) => {
+        release = await this.prepareReply(client, pattern);
+        if (tornDown) return;
+        await this.sendRequest(client, pattern, packet.data, id);
       })
-      .catch((err) => this.pending.get(id)?.({ err }));
+      .catch((err) => this.pending.get(id)?.({ err, isDisposed: true }))
+      .finally(() => {
+        if (tornDown) release?.();
+      });
     return () => {
+      tornDown = true;
       clearTimeout(timeout);
       this.pending.delete(id);
+      release?.();
+      release = undefined;
     };
+  }
+
+  /** Nest wire format: subscribes `<topic>/reply` (shared, counted) before the request leaves. */
+  private async prepareReply(client: MqttDriverClient, pattern: string): Promise<(() => void) | undefined> {
+    const channels = this.nestChannels;
+    if (!channels || !this.usesNestWire(client)) return undefined;
+    const topic = nestReplyTopic(pattern);
+    await channels.acquire(topic);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      channels.release(topic);
+    };
+  }
+
+  private async sendRequest(client: MqttDriverClient, pattern: string, data: unknown, id: string): Promise<void> {
+    const qos = this.options.qos ?? 1;
+    if (this.usesNestWire(client)) {
+      const encoded = await encodeRequest({ pattern, data, id }, this.codec(true));
+      const properties: PublishProperties = encoded.contentType ? { contentType: encoded.contentType } : {};
+      await client.publish(pattern, encoded.payload, { qos, properties });
+      return;
+    }
+    const encoded = await encodeRequest({ pattern, data, id }, this.codec(false));
+    const properties: PublishProperties = { responseTopic: this.replyTopic, correlationData: Buffer.from(id) };
+    if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
+    await client.publish(pattern, encoded.payload, { qos, properties });
   }
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const client = await this.connect();
+    const pattern = this.normalizePattern(packet.pattern);
     const record = packet.data instanceof MqttAsyncRecord ? packet.data : undefined;
-    const { payload, contentType } = encodePayload(record ? record.data : packet.data);
+    const data = record ? record.data : packet.data;
+    const encoded = await encodeRequest({ pattern, data }, this.codec(this.wrapsEvents(client)));
     const options = record?.options ?? {};
-    return (await client.publish(this.normalizePattern(packet.pattern), payload, {
+    const properties: PublishProperties = { ...options.properties };
+    if (encoded.contentType !== undefined && properties.contentType === undefined) {
+      properties.contentType = encoded.contentType;
+    }
+    return (await client.publish(pattern, encoded.payload, {
       qos: options.qos ?? this.options.qos ?? 1,
-      retain: options.retain,
-      properties: { contentType, ...options.properties },
+      retain: options.retain ?? false,
+      properties,
     })) as T;
   }
 }

@@ -1,1 +1,7 @@
-export { ClientMqttAsync } from './client-mqtt-async.js';
+export {
+  ClientMqttAsync,
+  DEFAULT_REQUEST_TIMEOUT,
+  MqttAsyncClientClosedError,
+  type MqttAsyncClientEvents,
+  MqttAsyncRequestTimeoutError,
+} from './client-mqtt-async.js';

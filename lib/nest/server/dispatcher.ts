@@ -15,10 +15,16 @@ import {
 } from '../protocol.js';
 import { extractParams } from '../routing/pattern.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
+import {
+  type DecodedRequest,
+  decodeRequest,
+  encodeResponse,
+  type PacketCodecOptions,
+  type ResponsePacket,
+} from '../serialization/index.js';
 import type { AckTicket } from './ack-sequencer.js';
-import { isNestWireReply, isNestWireRequest, nestReplyTopic } from './nest-wire.js';
+import { nestReplyTopic } from './nest-wire.js';
 import { type ReplyPacket, settleEventResult, streamReplies, toRpcError } from './replies.js';
-import { decodeIncoming, encodeOutgoing } from './serialization.js';
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -46,6 +52,11 @@ export class MessageDispatcher {
 
   private get nestWire(): boolean {
     return this.host.options.nestWireFormat === true || this.host.client().protocolVersion === 4;
+  }
+
+  private codec(nestWire: boolean): PacketCodecOptions {
+    const { serializer, deserializer } = this.host.options;
+    return { serializer, deserializer, nestWire };
   }
 
   /** Returns the first handler error, if any (for the `message:handled` event). */
@@ -86,20 +97,20 @@ export class MessageDispatcher {
     const events = this.host.router.eventRoutes(group, topic);
     if (!rpcHere && events.length === 0) return;
 
-    let data: unknown;
+    let decoded: DecodedRequest;
     try {
-      data = await decodeIncoming(message, this.host.options.deserializer);
+      decoded = await decodeRequest(message, this.codec(this.nestWire));
     } catch (err) {
       errors.push(err);
       await this.rejectUndecodable(message, rpcHere, events, err);
       return;
     }
+    if (decoded.isReply) return;
+    const data = decoded.data;
     let reply: ReplyRoute = { kind: 'none' };
     const responseTopic = message.properties?.responseTopic;
-    if (this.nestWire && topic.endsWith('/reply') && isNestWireReply(data)) return;
-    if (this.nestWire && isNestWireRequest(data)) {
-      if (data.id !== undefined) reply = { kind: 'nest', topic: nestReplyTopic(topic), id: data.id };
-      data = data.data;
+    if (decoded.id !== undefined) {
+      reply = { kind: 'nest', topic: nestReplyTopic(topic), id: decoded.id };
     } else if (responseTopic !== undefined) {
       reply = { kind: 'v5', topic: responseTopic, correlationData: message.properties.correlationData };
     }
@@ -199,25 +210,24 @@ export class MessageDispatcher {
   private async publishReply(reply: ReplyRoute, request: MqttMessage, packet: ReplyPacket) {
     if (reply.kind === 'none') return;
     const client = this.host.client();
+    const response: ResponsePacket = {
+      isDisposed: packet.kind === 'error' || packet.kind === 'complete' || packet.final,
+    };
+    if (packet.kind === 'value') response.response = packet.response;
+    if (packet.kind === 'error') response.err = packet.err;
     if (reply.kind === 'nest') {
-      const body: Record<string, unknown> = { id: reply.id };
-      if (packet.kind === 'value') body.response = packet.response;
-      if (packet.kind === 'error') body.err = packet.err;
-      body.isDisposed = packet.kind === 'error' || packet.kind === 'complete' || packet.final;
-      await client.publish(reply.topic, JSON.stringify(body), { qos: request.qos });
+      const encoded = await encodeResponse({ id: reply.id, ...response }, this.codec(true));
+      const properties: PublishProperties = {};
+      if (encoded.contentType !== undefined && client.protocolVersion === 5)
+        properties.contentType = encoded.contentType;
+      await client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
       return;
     }
+    const encoded = await encodeResponse(response, this.codec(false));
     const userProperties: UserProperty[] = [[REPLY_MARKER_PROPERTY, FLAG]];
-    let encoded = encodeOutgoing(undefined, this.host.options.serializer);
-    if (packet.kind === 'value') {
-      encoded = encodeOutgoing(packet.response, this.host.options.serializer);
-      if (packet.final) userProperties.push([REPLY_FINAL_PROPERTY, FLAG]);
-    } else if (packet.kind === 'error') {
-      encoded = encodeOutgoing({ err: packet.err }, undefined);
-      userProperties.push([REPLY_ERROR_PROPERTY, FLAG], [REPLY_FINAL_PROPERTY, FLAG]);
-    } else {
-      userProperties.push([REPLY_FINAL_PROPERTY, FLAG], [REPLY_EMPTY_PROPERTY, FLAG]);
-    }
+    if (packet.kind === 'value' && packet.final) userProperties.push([REPLY_FINAL_PROPERTY, FLAG]);
+    if (packet.kind === 'error') userProperties.push([REPLY_ERROR_PROPERTY, FLAG], [REPLY_FINAL_PROPERTY, FLAG]);
+    if (packet.kind === 'complete') userProperties.push([REPLY_FINAL_PROPERTY, FLAG], [REPLY_EMPTY_PROPERTY, FLAG]);
     const properties: PublishProperties = { userProperties };
     if (reply.correlationData !== undefined) properties.correlationData = reply.correlationData;
     if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;

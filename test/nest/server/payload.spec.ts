@@ -35,7 +35,7 @@ describe('decodePayload', () => {
 describe('encodePayload', () => {
   it('objects → JSON with content type, strings as they are, bytes untouched', () => {
     expect(encodePayload({ a: 1 })).toEqual({ payload: '{"a":1}', contentType: 'application/json' });
-    expect(encodePayload('x')).toEqual({ payload: 'x' });
+    expect(encodePayload('x')).toEqual({ payload: 'x', contentType: 'text/plain; charset=utf-8' });
     const bytes = new Uint8Array([1, 2]);
     expect(encodePayload(bytes).payload).toBe(bytes);
     expect(encodePayload(undefined)).toEqual({ payload: '' });

@@ -1,0 +1,146 @@
+import type { Deserializer, Serializer } from '@nestjs/microservices';
+import type { MqttMessage } from '../../driver/index.js';
+import { FLAG, REPLY_EMPTY_PROPERTY, REPLY_ERROR_PROPERTY, REPLY_FINAL_PROPERTY } from '../protocol.js';
+import { isNestWireReply, isNestWireRequest } from '../server/nest-wire.js';
+import { decodePayloadOrThrow, type EncodedPayload, encodePayload, MqttAsyncPayloadError } from './payload.js';
+
+/*
+ * Nest's serializer conventions on MQTT. A custom `serializer` receives the Nest packet and returns the payload
+ * (a string, bytes, or a value encoded by the default rules); a custom `deserializer` receives the decoded payload
+ * (plus `{ channel, message }`) and returns the Nest packet. Without them: in the Nest wire format the packet IS the
+ * payload; natively on MQTT 5 the payload is the bare value and the envelope lives in MQTT 5 properties.
+ */
+
+/** What a server or client needs to know to apply the conventions. */
+export interface PacketCodecOptions {
+  serializer?: Serializer;
+  deserializer?: Deserializer;
+  /** The built-in Nest MQTT wire format (`{pattern,data,id}` / `{id,response,err,isDisposed}`). */
+  nestWire: boolean;
+}
+
+/** A request or event as the server's handlers see it. */
+export interface DecodedRequest {
+  data: unknown;
+  /** Nest wire request id: reply on `<topic>/reply`. */
+  id?: string;
+  /** A Nest wire reply (ours or another server's) seen on a subscription: never handled. */
+  isReply?: boolean;
+}
+
+/** A reply as the client sees it (Nest's `IncomingResponse`). */
+export interface DecodedResponse {
+  id?: string;
+  response?: unknown;
+  err?: unknown;
+  isDisposed?: boolean;
+}
+
+/** Nest's `OutgoingResponse`. */
+export interface ResponsePacket {
+  id?: string;
+  response?: unknown;
+  err?: unknown;
+  isDisposed: boolean;
+}
+
+/** Nest's `OutgoingRequest` / `OutgoingEvent` (`id` only on requests). */
+export interface RequestPacket {
+  pattern: string;
+  data: unknown;
+  id?: string;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array);
+}
+
+function deserializerContext(message: MqttMessage) {
+  return { channel: message.topic, message };
+}
+
+async function runDeserializer(deserializer: Deserializer, value: unknown, message: MqttMessage, shape: string) {
+  const packet: unknown = await deserializer.deserialize(value, deserializerContext(message));
+  if (!isObject(packet)) {
+    throw new MqttAsyncPayloadError(
+      `The custom deserializer returned ${packet === null ? 'null' : typeof packet} for '${message.topic}'; it must return ${shape}`,
+    );
+  }
+  return packet;
+}
+
+/**
+ * Server side: payload → what handlers receive. A custom deserializer must return `{ pattern, data, id? }` (`id`
+ * only matters in the Nest wire format). Nest wire replies are flagged, so a server never handles them.
+ * @throws MqttAsyncPayloadError for an undecodable payload or a deserializer that returned no packet
+ */
+export async function decodeRequest(message: MqttMessage, options: PacketCodecOptions): Promise<DecodedRequest> {
+  const value = decodePayloadOrThrow(message);
+  if (options.nestWire && message.topic.endsWith('/reply') && isNestWireReply(value)) {
+    return { data: undefined, isReply: true };
+  }
+  if (options.deserializer) {
+    const packet = await runDeserializer(options.deserializer, value, message, '{ pattern, data, id? }');
+    const id = options.nestWire && typeof packet.id === 'string' ? packet.id : undefined;
+    return id === undefined ? { data: packet.data } : { data: packet.data, id };
+  }
+  if (options.nestWire && isNestWireRequest(value)) {
+    return value.id === undefined ? { data: value.data } : { data: value.data, id: value.id };
+  }
+  return { data: value };
+}
+
+/** Server side: a reply packet → payload. Natively on MQTT 5 the payload is the value, or `{ err }` for an error. */
+export async function encodeResponse(packet: ResponsePacket, options: PacketCodecOptions): Promise<EncodedPayload> {
+  if (options.serializer) return encodePayload(await options.serializer.serialize(packet));
+  if (options.nestWire) return encodePayload(packet);
+  if (packet.err !== undefined) return encodePayload({ err: packet.err });
+  return encodePayload(packet.response);
+}
+
+/** Client side: a request or event packet → payload. Natively on MQTT 5 the payload is `data`. */
+export async function encodeRequest(packet: RequestPacket, options: PacketCodecOptions): Promise<EncodedPayload> {
+  if (options.serializer) return encodePayload(await options.serializer.serialize(packet));
+  if (options.nestWire) return encodePayload(packet);
+  return encodePayload(packet.data);
+}
+
+/** MQTT 5 native replies: final/error/empty flags from user properties. */
+function nativeResponse(value: unknown, message: MqttMessage): DecodedResponse {
+  const flags = message.userProperties;
+  const isDisposed = flags[REPLY_FINAL_PROPERTY] === FLAG;
+  if (flags[REPLY_ERROR_PROPERTY] === FLAG) {
+    const err = isObject(value) && 'err' in value ? value.err : value;
+    return { err, isDisposed: true };
+  }
+  if (isDisposed && flags[REPLY_EMPTY_PROPERTY] === FLAG) return { isDisposed: true };
+  return { response: value, isDisposed };
+}
+
+/**
+ * Client side: reply payload → Nest's `IncomingResponse`. A custom deserializer returns `{ id?, response?, err?,
+ * isDisposed? }`; natively on MQTT 5 the id is the Correlation Data and a missing `isDisposed` / `err` is taken from
+ * the reply's flags. A foreign (non-Nest) payload on a Nest reply topic is a final response without id.
+ * @throws MqttAsyncPayloadError
+ */
+export async function decodeResponse(message: MqttMessage, options: PacketCodecOptions): Promise<DecodedResponse> {
+  const value = decodePayloadOrThrow(message);
+  if (!options.nestWire) {
+    const id = message.properties?.correlationData?.toString();
+    const native = nativeResponse(value, message);
+    if (!options.deserializer) return { ...native, id };
+    const packet = await runDeserializer(options.deserializer, value, message, '{ response?, err?, isDisposed? }');
+    return {
+      id,
+      response: packet.response,
+      err: packet.err ?? native.err,
+      isDisposed: (packet.isDisposed as boolean | undefined) ?? native.isDisposed,
+    };
+  }
+  if (options.deserializer) {
+    const packet = await runDeserializer(options.deserializer, value, message, '{ id, response?, err?, isDisposed? }');
+    return packet as DecodedResponse;
+  }
+  if (isNestWireReply(value)) return value as DecodedResponse;
+  return { response: value, isDisposed: true };
+}
