@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { MqttClient } from '../driver/client.js';
+import {
+  type ClientEvents,
+  type ClientStatus,
+  type ConnackProperties,
+  type DisconnectOptions,
+  MqttDisconnectedError,
+  type MqttDriverClient,
+  type MqttMessage,
+  MqttProtocolError,
+  MqttSubscribeError,
+  type PublishOptions,
+  type PublishResult,
+  parseSharedFilter,
+  type QoS,
+  type RequestOptions,
+  type SubscribeOptions,
+  type Subscription,
+  topicMatches,
+  validateTopicFilter,
+  validateTopicName,
+} from '../driver/index.js';
+import { Requests } from '../driver/request.js';
+import type { MemoryBroker, MemoryConnectOptions } from './memory-broker.js';
+import type { MemoryMessage } from './memory-message.js';
+import { MemorySubscription } from './memory-subscription.js';
+import type { Session } from './session.js';
+
+/** What the broker tells a client it just connected (the CONNACK). */
+export interface ConnackInfo {
+  sessionPresent: boolean;
+  assignedClientIdentifier: string | undefined;
+  /** The identifier the client reports (3.1.1 clients never learn one the broker assigned). */
+  reportedClientId: string;
+}
+
+const NO_MATCHING_SUBSCRIBERS = 0x10;
+
+/**
+ * A driver client connected to the in-memory broker. It implements `MqttDriverClient` with the real driver's
+ * rules: topics and filters validated the same way, MQTT 5 properties dropped on 3.1.1, request/response by the
+ * driver's own `Requests`, typed errors, every promise settles on `disconnect()`.
+ */
+export class MemoryClient implements MqttDriverClient {
+  readonly protocolVersion: 4 | 5;
+  readonly clientId: string;
+  readonly serverProperties: ConnackProperties | undefined;
+  readonly tracked: boolean;
+  private currentStatus: ClientStatus = 'connected';
+  private readonly events = new EventEmitter();
+  private readonly subscriptions = new Set<MemorySubscription>();
+  /** Messages for the session that no Subscription of this client matches yet (resumed sessions). */
+  private readonly unrouted: MemoryMessage[] = [];
+  private readonly requests: Requests;
+  private nextPacketId = 1;
+  private nextSubscriptionId = 1;
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    readonly session: Session,
+    readonly options: MemoryConnectOptions,
+    connack: ConnackInfo,
+  ) {
+    this.protocolVersion = session.protocolVersion;
+    this.clientId = connack.reportedClientId;
+    this.tracked = options.track === true;
+    this.serverProperties =
+      this.protocolVersion === 5
+        ? connack.assignedClientIdentifier
+          ? { assignedClientIdentifier: connack.assignedClientIdentifier }
+          : {}
+        : undefined;
+    this.requests = new Requests(this as unknown as MqttClient, randomBytes(6).toString('hex'));
+  }
+
+  get status(): ClientStatus {
+    return this.currentStatus;
+  }
+
+  on<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
+    this.events.on(event, listener as (...a: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
+    this.events.off(event, listener as (...a: unknown[]) => void);
+    return this;
+  }
+
+  private emit<E extends keyof ClientEvents>(event: E, ...args: ClientEvents[E]): void {
+    if (event === 'error' && this.events.listenerCount('error') === 0) return;
+    this.events.emit(event, ...args);
+  }
+
+  /** @internal Reports a non-fatal problem, as the driver's `error` event does. */
+  emitError(message: string): void {
+    this.emit('error', new MqttSubscribeError(message, []));
+  }
+
+  async publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<PublishResult> {
+    validateTopicName(topic);
+    if (this.currentStatus === 'closed') throw new MqttDisconnectedError('Client is closed: call connect() again');
+    const qos: QoS = options.qos ?? 0;
+    const bytes =
+      typeof payload === 'string'
+        ? Buffer.from(payload)
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const properties = this.protocolVersion === 5 ? { ...(options.properties ?? {}) } : {};
+    const sent = this.broker.publish(this, {
+      topic,
+      payload: Buffer.from(bytes),
+      qos,
+      retain: options.retain ?? false,
+      properties,
+      publisher: this.session.clientId,
+    });
+    if (qos === 0) return { reasonCode: 0 };
+    const packetId = this.nextPacketId;
+    this.nextPacketId = (this.nextPacketId % 65535) + 1;
+    const reasonCode = this.protocolVersion === 5 && sent === 0 ? NO_MATCHING_SUBSCRIBERS : 0;
+    return { packetId, reasonCode };
+  }
+
+  async subscribe(filter: string | string[], options: SubscribeOptions = {}): Promise<Subscription> {
+    const filters = Array.isArray(filter) ? filter : [filter];
+    if (filters.length === 0) throw new MqttSubscribeError('subscribe() needs at least one filter', []);
+    for (const f of filters) validateTopicFilter(f);
+    if (this.currentStatus === 'closed') {
+      throw new MqttDisconnectedError('Not connected: retry when the client is connected');
+    }
+    const v5 = this.protocolVersion === 5;
+    if (v5 && options.noLocal && filters.some((f) => parseSharedFilter(f).group !== undefined)) {
+      const error = new MqttProtocolError('No Local is not allowed on a shared subscription', 0x82);
+      this.serverDisconnect(0x82, error.message);
+      throw error;
+    }
+    const effective: SubscribeOptions = v5
+      ? { ...options }
+      : { ...options, noLocal: undefined, retainAsPublished: undefined, retainHandling: undefined };
+    const qos = Math.min(options.qos ?? 0, 2);
+    const sub = new MemorySubscription(
+      filters,
+      filters.map(() => qos),
+      effective,
+      v5 ? this.nextSubscriptionId++ : undefined,
+      (s) => this.unsubscribed(s),
+    );
+    this.subscriptions.add(sub);
+    this.broker.subscribe(this, sub);
+    return sub;
+  }
+
+  private unsubscribed(sub: MemorySubscription): void {
+    if (!this.subscriptions.delete(sub)) return;
+    for (const m of sub.end()) m.discard();
+    this.broker.unsubscribe(this, sub);
+  }
+
+  request(topic: string, payload: Uint8Array | string, options: RequestOptions = {}): Promise<MqttMessage> {
+    return this.requests.request(topic, payload, options);
+  }
+
+  /** Sends DISCONNECT: the session ends (or is kept, when persistent). Idempotent. */
+  async disconnect(options: DisconnectOptions = {}): Promise<void> {
+    this.close(options.sessionExpiryInterval, undefined);
+  }
+
+  /** @internal The broker closed the link (take-over, protocol error, broker closed). */
+  serverDisconnect(reasonCode: number, reasonString: string): void {
+    this.close(undefined, { reasonCode, reasonString });
+  }
+
+  private close(sessionExpiryInterval: number | undefined, byServer: ClientEvents['disconnect'][0] | undefined) {
+    if (this.currentStatus === 'closed') return;
+    const unread: MemoryMessage[] = [...this.unrouted.splice(0)];
+    for (const sub of this.subscriptions) unread.push(...sub.end());
+    this.subscriptions.clear();
+    this.broker.detach(this, sessionExpiryInterval, unread);
+    this.currentStatus = 'closed';
+    this.requests.rejectAll('Client disconnected');
+    if (byServer) this.emit('disconnect', byServer);
+    this.emit('status', 'closed');
+  }
+
+  /** @internal Subscriptions still delivering. */
+  liveSubscriptions(): MemorySubscription[] {
+    return [...this.subscriptions];
+  }
+
+  /** @internal Keeps a message for the session until a matching Subscription exists (bounded like the driver). */
+  hold(message: MemoryMessage): void {
+    if (this.unrouted.length >= (this.options.unroutedBufferSize ?? 1000)) {
+      message.discard();
+      this.emitError(`Message on ${message.topic} matched no subscription and the unrouted buffer is full; dropped`);
+      return;
+    }
+    this.unrouted.push(message);
+  }
+
+  /** @internal Hands held messages that `sub` matches to it. */
+  drainHeld(sub: MemorySubscription): void {
+    for (let i = 0; i < this.unrouted.length; ) {
+      const m = this.unrouted[i]!;
+      if (sub.filters.some((f) => topicMatches(f, m.topic))) {
+        this.unrouted.splice(i, 1);
+        m.tagSubscription(sub.subscriptionIdentifier);
+        this.broker.push(this, sub, m);
+      } else i++;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type MqttDriverClient,
+  type MqttMessage,
+  MqttTimeoutError,
+  type PublishProperties,
+  type QoS,
+  type Subscription,
+  type UserProperty,
+} from '../driver/index.js';
+import {
+  decodeMqttPayload,
+  encodeMqttPayload,
+  FLAG,
+  REPLY_EMPTY_PROPERTY,
+  REPLY_ERROR_PROPERTY,
+  REPLY_FINAL_PROPERTY,
+  REPLY_MARKER_PROPERTY,
+} from '../nest/index.js';
+
+/** The handler answered with an error (a thrown error, an `RpcException`, a failed validation). */
+export class MqttAsyncRpcError extends Error {
+  /** The error object the server sent, as `ClientMqttAsync.send()` subscribers receive it. */
+  readonly error: unknown;
+  constructor(
+    readonly topic: string,
+    error: unknown,
+  ) {
+    super(`The handler of '${topic}' answered with an error: ${describe(error)}`);
+    this.name = 'MqttAsyncRpcError';
+    this.error = error;
+  }
+}
+
+function describe(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  return JSON.stringify(err) ?? String(err);
+}
+
+export interface RpcOptions {
+  /** Milliseconds to wait for the final reply (default 5000). */
+  timeout?: number;
+  qos?: QoS;
+  /** 'mqtt5' (Response Topic + Correlation Data) or 'nest' (`{pattern,data,id}` → `<topic>/reply`). */
+  wire: 'mqtt5' | 'nest';
+  /** Extra MQTT 5 user properties on the request. */
+  userProperties?: UserProperty[];
+}
+
+/** Collects replies from a Subscription until `take` says the exchange is over. */
+async function collect(
+  sub: Subscription,
+  timeout: number,
+  topic: string,
+  take: (m: MqttMessage) => { done: boolean; value?: unknown; error?: unknown } | undefined,
+): Promise<unknown> {
+  const iterator = sub[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeout);
+  });
+  let last: unknown;
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), expired]);
+      if (next === 'timeout') throw new MqttTimeoutError(`No reply to '${topic}' within ${timeout} ms`);
+      if (next.done) throw new MqttTimeoutError(`The requester closed before '${topic}' was answered`);
+      const step = take(next.value);
+      if (!step) continue;
+      if (step.error !== undefined) throw new MqttAsyncRpcError(topic, step.error);
+      if ('value' in step) last = step.value;
+      if (step.done) return last;
+    }
+  } finally {
+    clearTimeout(timer);
+    await sub.unsubscribe().catch(() => undefined);
+  }
+}
+
+/** Publishes the request; when that fails, the reply collection is ended and its outcome ignored. */
+async function send(sub: Subscription, replies: Promise<unknown>, publish: () => Promise<unknown>): Promise<void> {
+  try {
+    await publish();
+  } catch (err) {
+    replies.catch(() => undefined);
+    await sub.unsubscribe().catch(() => undefined);
+    throw err;
+  }
+}
+
+function decode(m: MqttMessage): unknown {
+  const r = decodeMqttPayload(m);
+  return r.ok ? r.value : m.payload;
+}
+
+/**
+ * One request/response exchange over any driver client, as `ClientMqttAsync.send()` would do it: resolves with
+ * the last value replied (Observables stream several), rejects with `MqttAsyncRpcError` on an error reply.
+ */
+export async function rpcRequest(
+  client: MqttDriverClient,
+  topic: string,
+  data: unknown,
+  options: RpcOptions,
+): Promise<unknown> {
+  const timeout = options.timeout ?? 5000;
+  const qos = options.qos ?? 1;
+  if (options.wire === 'nest') return nestRequest(client, topic, data, qos, timeout);
+  const { payload, contentType } = encodeMqttPayload(data);
+  if (client.protocolVersion === 4) {
+    // What a real 3.1.1 client gets: the driver refuses a request without a response topic.
+    await client.request(topic, payload, { qos, timeout });
+  }
+  const responseTopic = `nest-mqtt-async-test/replies/${randomUUID()}`;
+  const correlationData = Buffer.from(randomUUID());
+  const sub = await client.subscribe(responseTopic, { qos: 1 });
+  const properties: PublishProperties = { responseTopic, correlationData };
+  if (contentType) properties.contentType = contentType;
+  if (options.userProperties) properties.userProperties = options.userProperties;
+  const replies = collect(sub, timeout, topic, (m) => {
+    if (!m.properties.correlationData?.equals(correlationData)) return undefined;
+    const flags = m.userProperties;
+    const value = decode(m);
+    if (flags[REPLY_ERROR_PROPERTY] === FLAG) return { done: true, error: (value as { err?: unknown })?.err ?? value };
+    // A responder that is not nest-mqtt-async answers once.
+    const final = flags[REPLY_FINAL_PROPERTY] === FLAG || flags[REPLY_MARKER_PROPERTY] !== FLAG;
+    if (flags[REPLY_EMPTY_PROPERTY] === FLAG) return { done: final };
+    return { done: final, value };
+  });
+  await send(sub, replies, () => client.publish(topic, payload, { qos, properties }));
+  return replies;
+}
+
+async function nestRequest(client: MqttDriverClient, topic: string, data: unknown, qos: QoS, timeout: number) {
+  const id = randomUUID();
+  const sub = await client.subscribe(`${topic}/reply`, { qos: 1 });
+  const replies = collect(sub, timeout, topic, (m) => {
+    const body = decode(m) as { id?: unknown; response?: unknown; err?: unknown; isDisposed?: boolean } | undefined;
+    if (typeof body !== 'object' || body === null || body.id !== id) return undefined;
+    if (body.err !== undefined && body.err !== null) return { done: true, error: body.err };
+    const step: { done: boolean; value?: unknown } = { done: body.isDisposed === true };
+    if ('response' in body && body.response !== undefined) step.value = body.response;
+    return step;
+  });
+  await send(sub, replies, () => client.publish(topic, JSON.stringify({ pattern: topic, data, id }), { qos }));
+  return replies;
+}
