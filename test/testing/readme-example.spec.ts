@@ -69,6 +69,6 @@ describe('docs/sections/testing.md', () => {
     const asPackage = tested
       .replace("'../../lib/nest/index.js'", "'nest-mqtt-async'")
       .replace("'../../lib/testing/index.js'", "'nest-mqtt-async/testing'");
-    expect(block).toBe(asPackage);
+    expect(block?.trim()).toBe(asPackage.trim());
   });
 });
