@@ -37,3 +37,4 @@ export {
   type MqttAsyncServerEvents,
   ServerMqttAsync,
 } from './server/server-mqtt-async.js';
+export * from './asyncapi/index.js';

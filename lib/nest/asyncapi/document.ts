@@ -1,0 +1,68 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { DocumentBuilder } from './builder.js';
+import { scanHandlers } from './scan.js';
+import { loadClassSchemas, SchemaCollector } from './schemas.js';
+import type { AsyncApiDocument, AsyncApiDocumentOptions, AsyncApiServer, AsyncApiServerInfo } from './types.js';
+
+const MQTT_TRANSPORT = Symbol.for('nest-mqtt-async');
+
+/**
+ * Generates an AsyncAPI 3.0.0 document from the MQTT handlers of a Nest app (or microservice): one channel per
+ * topic pattern (with its `{params}`), a `receive` operation per handler (QoS, shared group, ack mode, the RPC
+ * reply), `send` operations for replies and declared publishers (`@AsyncApiPublishes`, `options.publishers`),
+ * and message payload schemas from the `@Payload()` parameter types (class-validator DTOs through
+ * `class-validator-jsonschema`).
+ *
+ * ```ts
+ * const document = await createAsyncApiDocument(app, { title: 'Devices', servers: { broker: mqttServer } });
+ * AsyncApiModule.setup('docs', app, document);
+ * ```
+ */
+export async function createAsyncApiDocument(
+  app: INestApplicationContext,
+  options: AsyncApiDocumentOptions = {},
+): Promise<AsyncApiDocument> {
+  const handlers = scanHandlers(app, options.transportId ?? MQTT_TRANSPORT);
+  const schemas = new SchemaCollector(await loadClassSchemas());
+  const doc: AsyncApiDocument = {
+    asyncapi: '3.0.0',
+    info: {
+      title: options.title ?? 'MQTT API',
+      version: options.version ?? '1.0.0',
+      ...(options.description ? { description: options.description } : {}),
+    },
+    defaultContentType: 'application/json',
+    channels: {},
+    operations: {},
+  };
+  if (options.servers) {
+    doc.servers = Object.fromEntries(
+      Object.entries(options.servers).map(([name, s]) => [name, toServer('options' in s ? s.options : s)]),
+    );
+  }
+  const builder = new DocumentBuilder(doc, schemas, options.parameters ?? {});
+  for (const handler of handlers) builder.addHandler(handler);
+  for (const publisher of options.publishers ?? []) builder.addPublisher(publisher);
+  if (Object.keys(schemas.used).length > 0) doc.components = { schemas: schemas.used };
+  return doc;
+}
+
+function toServer(info: AsyncApiServerInfo): AsyncApiServer {
+  const url = new URL(info.url);
+  const protocol = url.protocol.replace(/:$/, '');
+  const defaultPort = { mqtt: '1883', mqtts: '8883', ws: '80', wss: '443' }[protocol] ?? '';
+  const server: AsyncApiServer = {
+    host: `${url.hostname}:${url.port || defaultPort}`,
+    protocol,
+    protocolVersion: info.protocolVersion === 4 ? '3.1.1' : '5',
+  };
+  if (url.pathname && url.pathname !== '/') server.pathname = url.pathname;
+  if (info.description) server.description = info.description;
+  const mqtt: Record<string, unknown> = { bindingVersion: '0.2.0' };
+  if (info.clientId) mqtt.clientId = info.clientId;
+  if (info.cleanStart !== undefined) mqtt.cleanSession = info.cleanStart;
+  if (info.keepalive !== undefined) mqtt.keepAlive = info.keepalive;
+  if (info.sessionExpiryInterval !== undefined) mqtt.sessionExpiryInterval = info.sessionExpiryInterval;
+  server.bindings = { mqtt };
+  return server;
+}

@@ -1,0 +1,20 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ClientsModule } from '@nestjs/microservices';
+import { ClientMqttAsync, type MqttAsyncClientOptions } from '../lib/nest/index.js';
+import { DevicesController } from './devices.controller.js';
+import { EVENTS_CLIENT, JobsController } from './jobs.controller.js';
+import { ReadingsService } from './readings.service.js';
+
+// biome-ignore lint/complexity/noStaticOnlyClass: the Nest dynamic-module idiom
+@Module({})
+export class AppModule {
+  /** The sample's module, publishing through a `ClientMqttAsync` with these options. */
+  static register(mqtt: MqttAsyncClientOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ClientsModule.register([{ name: EVENTS_CLIENT, customClass: ClientMqttAsync, options: mqtt }])],
+      controllers: [DevicesController, JobsController],
+      providers: [ReadingsService],
+    };
+  }
+}
