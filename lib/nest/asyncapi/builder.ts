@@ -19,7 +19,7 @@ export class DocumentBuilder {
     const address = toAddress(handler.pattern);
     const channelId = this.channel(address);
     const isRpc = handler.kind === 'message';
-    const messageRef = this.message(channelId, `${handler.method}Request`, {
+    const messageRef = this.message(channelId, `${handler.method}${isRpc ? 'Request' : 'Message'}`, {
       title: isRpc
         ? `Request of ${handler.controller}.${handler.method}`
         : `Event for ${handler.controller}.${handler.method}`,

@@ -32,14 +32,16 @@ export async function createAsyncApiDocument(
       ...(options.description ? { description: options.description } : {}),
     },
     defaultContentType: 'application/json',
+    ...(options.servers
+      ? {
+          servers: Object.fromEntries(
+            Object.entries(options.servers).map(([name, s]) => [name, toServer('options' in s ? s.options : s)]),
+          ),
+        }
+      : {}),
     channels: {},
     operations: {},
   };
-  if (options.servers) {
-    doc.servers = Object.fromEntries(
-      Object.entries(options.servers).map(([name, s]) => [name, toServer('options' in s ? s.options : s)]),
-    );
-  }
   const builder = new DocumentBuilder(doc, schemas, options.parameters ?? {});
   for (const handler of handlers) builder.addHandler(handler);
   for (const publisher of options.publishers ?? []) builder.addPublisher(publisher);

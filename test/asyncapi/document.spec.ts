@@ -1,0 +1,181 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, type INestApplication, Module } from '@nestjs/common';
+import { EventPattern, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { Type } from 'class-transformer';
+import { IsNumber, IsString, ValidateNested } from 'class-validator';
+import {
+  type AsyncApiDocument,
+  AsyncApiOperation,
+  AsyncApiPublishes,
+  createAsyncApiDocument,
+  ServerMqttAsync,
+} from '../../lib/nest/index.js';
+import { AppModule } from '../../sample/app.module.js';
+import { asyncApi3Validator } from './validate.js';
+
+class Position {
+  @IsNumber() lat!: number;
+  @IsNumber() lon!: number;
+}
+
+class Fix {
+  @IsString() tracker!: string;
+  @ValidateNested()
+  @Type(() => Position)
+  position!: Position;
+}
+
+@Controller()
+class EdgeCasesController {
+  @EventPattern<string>('trackers/:trackerId/fix')
+  @AsyncApiPublishes('trackers/{trackerId}/alerts', { payload: String, retain: true, qos: 0 })
+  fix(@Payload() _fix: Fix) {}
+
+  @EventPattern<string>('raw/+/bytes')
+  bytes(@Payload() _b: Buffer) {}
+
+  @EventPattern<string>('partial/{id}')
+  partial(@Payload('value') _v: number) {}
+
+  @MessagePattern('math/sum')
+  @AsyncApiOperation({ payload: { type: 'array', items: { type: 'number' } }, reply: Number, description: 'Adds.' })
+  sum(@Payload() numbers: number[]) {
+    return numbers.reduce((a, b) => a + b, 0);
+  }
+
+  @MessagePattern('other/transport', Transport.TCP)
+  other() {}
+}
+
+@Module({ controllers: [EdgeCasesController] })
+class EdgeCasesModule {}
+
+describe('createAsyncApiDocument', () => {
+  const validate = asyncApi3Validator();
+  let sample: INestApplication;
+  let edge: INestApplication;
+  let doc: AsyncApiDocument;
+
+  beforeAll(async () => {
+    const url = 'mqtt://127.0.0.1:1';
+    sample = (
+      await Test.createTestingModule({ imports: [AppModule.register({ url, protocolVersion: 5 })] }).compile()
+    ).createNestApplication({ logger: false });
+    edge = (await Test.createTestingModule({ imports: [EdgeCasesModule] }).compile()).createNestApplication({
+      logger: false,
+    });
+    await Promise.all([sample.init(), edge.init()]);
+    doc = await createAsyncApiDocument(sample, {
+      title: 'Devices',
+      version: '2.1.0',
+      description: 'The sample',
+      servers: {
+        broker: new ServerMqttAsync({ url: 'mqtts://broker.example.com', protocolVersion: 5, clientId: 'svc' }),
+      },
+      parameters: { deviceId: 'The sensor' },
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all([sample?.close(), edge?.close()]);
+  });
+
+  it('describes the sample and validates against the official AsyncAPI 3.0.0 schema', () => {
+    expect(validate(doc)).toEqual([]);
+    expect(doc.asyncapi).toBe('3.0.0');
+    expect(doc.info).toEqual({ title: 'Devices', version: '2.1.0', description: 'The sample' });
+    expect(doc.servers?.broker).toMatchObject({
+      host: 'broker.example.com:8883',
+      protocol: 'mqtts',
+      protocolVersion: '5',
+      bindings: { mqtt: { clientId: 'svc', bindingVersion: '0.2.0' } },
+    });
+    const addresses = Object.values(doc.channels).map((c) => c.address);
+    expect(addresses).toEqual(
+      expect.arrayContaining([
+        'temperature-sensors/{deviceId}/temperature',
+        'devices/{id}/cmd',
+        'workers/jobs/#',
+        'devices/events',
+        null, // the dynamic reply channel of devices/{id}/cmd
+      ]),
+    );
+  });
+
+  it('gives channels their parameters and payload schemas from the @Payload() types', () => {
+    const temperature = Object.values(doc.channels).find((c) => c.address?.startsWith('temperature-sensors/'));
+    expect(temperature?.parameters).toEqual({ deviceId: { description: 'The sensor' } });
+    expect(Object.values(temperature?.messages ?? {})[0]?.payload).toEqual({ type: 'number' });
+    const cmd = Object.values(doc.channels).find((c) => c.address === 'devices/{id}/cmd');
+    expect(cmd?.parameters).toEqual({ id: { description: "Topic level 'id'" } });
+    const request = Object.values(cmd?.messages ?? {})[0];
+    expect(request?.payload).toEqual({ $ref: '#/components/schemas/CommandDto' });
+    expect(request?.bindings?.mqtt).toMatchObject({
+      contentType: 'application/json',
+      responseTopic: { type: 'string' },
+    });
+    expect(doc.components?.schemas?.CommandDto).toMatchObject({
+      type: 'object',
+      properties: { op: { enum: ['reboot', 'ping', 'locate'] }, delaySeconds: { type: 'integer', minimum: 0 } },
+      required: ['op'],
+    });
+    expect(doc.components?.schemas?.CommandResultDto).toBeDefined();
+  });
+
+  it('has receive operations for handlers with QoS, shared group and reply; send for replies and publishers', () => {
+    const ops = Object.values(doc.operations);
+    const job = ops.find((o) => o.title === 'JobsController.job');
+    expect(job).toMatchObject({
+      action: 'receive',
+      bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
+      'x-mqtt-subscription': '$share/pool-a/workers/jobs/#',
+      'x-mqtt-shared-group': 'pool-a',
+      'x-mqtt-ack': 'manual',
+      'x-mqtt-concurrency': 5,
+    });
+    expect(job?.description).toContain('Shared subscription group `pool-a`');
+    const command = ops.find((o) => o.title === 'DevicesController.command');
+    expect(command?.reply?.address?.location).toBe('$message.header#/responseTopic');
+    expect(command?.summary).toContain('Send a command');
+    const sends = ops.filter((o) => o.action === 'send').map((o) => o.channel.$ref);
+    const replyChannel = command?.reply?.channel?.$ref;
+    const eventsChannel = Object.entries(doc.channels).find(([, c]) => c.address === 'devices/events')?.[0];
+    expect(sends).toEqual(expect.arrayContaining([replyChannel, `#/channels/${eventsChannel}`]));
+    expect(doc.components?.schemas?.JobResultDto).toBeDefined();
+  });
+
+  it('covers :params, raw wildcards, binary payloads, nested DTOs, overrides and other transports', async () => {
+    const edgeDoc = await createAsyncApiDocument(edge, {
+      servers: { legacy: { url: 'mqtt://10.0.0.1', protocolVersion: 4 } },
+      publishers: [{ topic: 'status/online', payload: Boolean, retain: true }],
+    });
+    expect(validate(edgeDoc)).toEqual([]);
+    expect(edgeDoc.info.title).toBe('MQTT API');
+    expect(edgeDoc.servers?.legacy).toMatchObject({ host: '10.0.0.1:1883', protocolVersion: '3.1.1' });
+    const byAddress = (a: string) => Object.values(edgeDoc.channels).find((c) => c.address === a);
+    expect(byAddress('trackers/{trackerId}/fix')?.parameters).toHaveProperty('trackerId');
+    expect(byAddress('raw/+/bytes')).toBeDefined();
+    expect(Object.values(byAddress('raw/+/bytes')?.messages ?? {})[0]).toMatchObject({
+      contentType: 'application/octet-stream',
+      payload: { type: 'string', format: 'binary' },
+    });
+    expect(Object.values(byAddress('partial/{id}')?.messages ?? {})[0]?.payload).toEqual({});
+    expect(edgeDoc.components?.schemas?.Position).toBeDefined(); // reached only through Fix.position
+    const alerts = Object.values(edgeDoc.operations).find((o) => o.channel.$ref.endsWith('trackers_trackerId_alerts'));
+    expect(alerts).toMatchObject({ action: 'send', bindings: { mqtt: { qos: 0, retain: true } } });
+    const sum = Object.values(edgeDoc.operations).find((o) => o.title === 'EdgeCasesController.sum');
+    expect(sum?.description).toContain('Adds.');
+    expect(byAddress('other/transport')).toBeUndefined();
+    expect(byAddress('status/online')).toBeDefined();
+  });
+
+  it('the validator rejects what the MQTT binding schema does not allow', () => {
+    const broken = structuredClone(doc);
+    const op = Object.values(broken.operations)[0];
+    if (op?.bindings) op.bindings.mqtt.responseTopic = 'x'; // allowed on messages, not on operations
+    expect(validate(broken).length).toBeGreaterThan(0);
+    expect(validate({ ...doc, asyncapi: '2.6.0' }).length).toBeGreaterThan(0);
+  });
+});
