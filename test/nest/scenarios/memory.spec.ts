@@ -1,0 +1,4 @@
+import { runScenarios } from './suite.js';
+import { memoryWorld } from './world.js';
+
+runScenarios(memoryWorld);
