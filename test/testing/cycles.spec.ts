@@ -14,7 +14,7 @@ class CycleController {
     return { n, v: body.v };
   }
 
-  @EventPattern('cycle/{n}/event', { qos: 1, ack: 'manual' })
+  @EventPattern<string>('cycle/{n}/event', { qos: 1, ack: 'manual' })
   async event(@TopicParam('n') n: string, @Ctx() ctx: MqttAsyncContext) {
     await new Promise((resolve) => setImmediate(resolve));
     handled.push(n);

@@ -11,7 +11,7 @@ import { MqttAsyncTestBroker } from '../../lib/testing/index.js';
 class DevicesController {
   constructor(@Inject('MQTT') private readonly mqtt: ClientProxy) {}
 
-  @EventPattern('temperature-sensors/{deviceId}/temperature')
+  @EventPattern<string>('temperature-sensors/{deviceId}/temperature')
   async temperature(@Payload() celsius: number, @TopicParam('deviceId') deviceId: string) {
     if (celsius > 30) await lastValueFrom(this.mqtt.emit('devices/events', { deviceId, alert: 'hot', celsius }));
   }

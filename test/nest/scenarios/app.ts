@@ -94,48 +94,48 @@ export class RpcController {
 
 @Controller()
 export class EventsController {
-  @EventPattern('sensors/{deviceId}/temperature')
+  @EventPattern<string>('sensors/{deviceId}/temperature')
   temperature(@Payload() t: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('temperature', t, ctx);
   }
 
-  @EventPattern('sensors/#')
+  @EventPattern<string>('sensors/#')
   everything(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('everything', data, ctx);
   }
 
-  @EventPattern('typed/{a}/:b/+')
+  @EventPattern<string>('typed/{a}/:b/+')
   typed(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('typed', data, ctx);
   }
 
-  @EventPattern('payload/+')
+  @EventPattern<string>('payload/+')
   payload(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('payload', data, ctx);
   }
 
-  @EventPattern('strict/{id}')
+  @EventPattern<string>('strict/{id}')
   @UsePipes(new ValidationPipe())
   strict(@Payload() cmd: CommandDto, @Ctx() ctx: MqttAsyncContext) {
     record('strict', cmd, ctx);
   }
 
-  @EventPattern('retained/+', { qos: 1 })
+  @EventPattern<string>('retained/+', { qos: 1 })
   retained(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('retained', data, ctx);
   }
 
-  @EventPattern('retained-never/+', { qos: 1, retainHandling: 2 })
+  @EventPattern<string>('retained-never/+', { qos: 1, retainHandling: 2 })
   retainedNever(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('retainedNever', data, ctx);
   }
 
-  @EventPattern('qos0/+', { qos: 0 })
+  @EventPattern<string>('qos0/+', { qos: 0 })
   qos0(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('qos0', data, ctx);
   }
 
-  @EventPattern('slow/+', { concurrency: 3 })
+  @EventPattern<string>('slow/+', { concurrency: 3 })
   async slow(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     gate.inside++;
     gate.max = Math.max(gate.max, gate.inside);
@@ -145,7 +145,7 @@ export class EventsController {
     record('slow', data, ctx);
   }
 
-  @EventPattern('ordered/+')
+  @EventPattern<string>('ordered/+')
   async ordered(@Payload() data: { n: number }, @Ctx() ctx: MqttAsyncContext) {
     for (let i = 0; i < 3 - (data.n % 3); i++) await new Promise((resolve) => setImmediate(resolve));
     record('ordered', data, ctx);
@@ -154,18 +154,18 @@ export class EventsController {
 
 @Controller()
 export class AckController {
-  @EventPattern('jobs/auto/+', { qos: 1, ack: 'auto' })
+  @EventPattern<string>('jobs/auto/+', { qos: 1, ack: 'auto' })
   auto(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('auto', data, ctx);
   }
 
-  @EventPattern('jobs/after/+', { qos: 1, ack: 'after' })
+  @EventPattern<string>('jobs/after/+', { qos: 1, ack: 'after' })
   after(@Payload() data: { fail?: boolean }, @Ctx() ctx: MqttAsyncContext) {
     record('after', data, ctx);
     if (data.fail) throw new Error('job failed');
   }
 
-  @EventPattern('jobs/manual/+', { qos: 1, ack: 'manual' })
+  @EventPattern<string>('jobs/manual/+', { qos: 1, ack: 'manual' })
   async manual(@Payload() data: { ack?: boolean }, @Ctx() ctx: MqttAsyncContext) {
     record('manual', data, ctx);
     if (data.ack) await ctx.ack();
@@ -174,7 +174,7 @@ export class AckController {
 
 @Controller()
 export class SharedController {
-  @EventPattern('work/{n}', { shared: 'pool', qos: 1 })
+  @EventPattern<string>('work/{n}', { shared: 'pool', qos: 1 })
   work(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('work', data, ctx);
   }
