@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../sample/broker/embedded-broker.js';
+import { codeBlocks, shellInvocations } from './blocks.js';
+import { typecheckBlocks } from './typecheck.js';
+
+const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
+const README = join(ROOT, 'README.md');
+const blocks = codeBlocks(README);
+const tsBlocks = blocks.filter((b) => b.lang === 'ts' || b.lang === 'typescript');
+const shellBlocks = blocks.filter((b) => b.lang === 'bash' || b.lang === 'sh' || b.lang === 'shell');
+const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+  .scripts;
+
+describe('README.md', () => {
+  it('has TypeScript examples, and every one compiles against the package', () => {
+    expect(tsBlocks.length).toBeGreaterThanOrEqual(8);
+    const errors = typecheckBlocks(
+      tsBlocks.map((b) => b.code),
+      (i) => `README.md block at line ${tsBlocks[i]?.line}`,
+    );
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('the typecheck catches a broken example (the check can fail)', () => {
+    const broken = "import { ServerMqttAsync } from 'nest-mqtt-async';\nnew ServerMqttAsync({ uri: 'mqtt://x' });\n";
+    expect(typecheckBlocks([broken], () => 'broken').join('\n')).toContain("'uri' does not exist");
+  }, 120_000);
+
+  it('only names npm scripts and files that exist in its shell blocks', () => {
+    expect(shellBlocks.length).toBeGreaterThan(0);
+    for (const block of shellBlocks) {
+      const { scripts: named, files } = shellInvocations(block.code);
+      for (const name of named) {
+        expect({ line: block.line, script: name, exists: name in scripts }).toEqual({
+          line: block.line,
+          script: name,
+          exists: true,
+        });
+      }
+      for (const file of files)
+        expect({ line: block.line, file, exists: existsSync(join(ROOT, file)) }).toMatchObject({ exists: true });
+    }
+  });
+
+  it('shows the benchmark table and chart generated from bench/results/*.json', () => {
+    expect(readFileSync(README, 'utf8')).toContain('bench/results/chart.svg');
+    // Fails when results changed and `node bench/chart.mjs` was not run.
+    execFileSync(process.execPath, [join(ROOT, 'bench/chart.mjs'), '--check'], { stdio: 'pipe' });
+  });
+
+  describe('runnable examples (marked <!-- readme-test: run -->) against the embedded broker', () => {
+    const runnable = tsBlocks.filter((b) => b.directives.includes('run'));
+    const dir = join(ROOT, 'test/readme/.tmp');
+    let broker: EmbeddedBroker;
+    const before = process.env.MQTT_URL;
+
+    beforeAll(async () => {
+      broker = await startEmbeddedBroker({ port: 0 });
+      process.env.MQTT_URL = broker.url;
+      mkdirSync(dir, { recursive: true });
+    });
+
+    afterAll(async () => {
+      if (before === undefined) delete process.env.MQTT_URL;
+      else process.env.MQTT_URL = before;
+      await broker?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('there is at least one', () => {
+      expect(runnable.length).toBeGreaterThan(0);
+    });
+
+    for (const block of runnable) {
+      it(`runs the block at line ${block.line}`, async () => {
+        const file = join(dir, `line-${block.line}.ts`);
+        const code = block.code
+          .replace(/from 'nest-mqtt-async\/(driver|testing)'/g, "from '../../../lib/$1/index.js'")
+          .replace(/from 'nest-mqtt-async'/g, "from '../../../lib/nest/index.js'");
+        writeFileSync(file, code);
+        await import(file);
+      }, 30_000);
+    }
+  });
+});
