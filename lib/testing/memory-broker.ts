@@ -131,7 +131,7 @@ export class MemoryBroker {
     const sendRetained: string[] = [];
     for (const filter of sub.filters) {
       const existed = session.addFilter(filter, sub.options);
-      if (parseSharedFilter(filter).group !== undefined) continue; // no retained messages for shared filters
+      // Shared filters get retained messages too, as mosquitto (the reference broker) sends them.
       if (retainHandling === 0 || (retainHandling === 1 && !existed)) sendRetained.push(filter);
     }
     client.drainHeld(sub);

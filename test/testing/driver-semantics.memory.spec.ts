@@ -1,0 +1,3 @@
+import { memoryDriverWorld, runDriverSemantics } from './driver-semantics.js';
+
+runDriverSemantics(memoryDriverWorld);
