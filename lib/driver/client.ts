@@ -225,6 +225,9 @@ export class MqttClient implements MqttDriverClient {
         return;
       case 'pingresp':
         return;
+      case 'disconnect':
+        this.connection.onServerDisconnect(packet);
+        return;
       default:
         throw new MqttProtocolError(`Unexpected ${packet.type} packet from the server`, 0x82);
     }

@@ -2,10 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from './backoff.js';
 import type { MqttClient } from './client.js';
 import { encodePacket, PacketDecoder } from './codec/index.js';
-import type { ConnackPacket, ConnectPacket, Packet, UserProperty } from './codec/packets.js';
+import type { ConnackPacket, ConnectPacket, DisconnectPacket, Packet, UserProperty } from './codec/packets.js';
+import { reasonCodeName } from './codec/reason-codes.js';
 import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
-import { openTransport } from './transport/index.js';
-import type { DisconnectOptions, MqttTransportStream } from './types.js';
+import {
+  answerAuth,
+  authConnectProperties,
+  checkAuthSuccess,
+  connectErrorFrom,
+  isPermanentTransportError,
+  openTransport,
+} from './transport/index.js';
+import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from './types.js';
 
 /**
  * One client's link to the broker: CONNECT/CONNACK, reading packets, keepalive and reconnecting with backoff.
@@ -18,6 +26,8 @@ export class Connection {
   private lastReceived = 0;
   private lastSent = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Why the current link is going down, reported by the next 'disconnect' event. */
+  private lost: DisconnectedEvent | undefined;
 
   constructor(private readonly client: MqttClient) {}
 
@@ -68,6 +78,7 @@ export class Connection {
       } catch (err) {
         lastError = err as Error;
         if (err instanceof MqttConnectError && err.reasonCode !== undefined && isPermanent(err.reasonCode)) break;
+        if (isPermanentTransportError(err)) break;
       }
     }
     throw lastError instanceof MqttConnectError
@@ -99,11 +110,15 @@ export class Connection {
           this.lastReceived = Date.now();
           for (const p of decoder.push(chunk)) {
             if (!connected) {
+              if (p.type === 'auth') {
+                answerAuth(this.client.options.auth, p).then((a) => stream.write(encodePacket(a, 5)), fail);
+                continue;
+              }
               if (p.type !== 'connack') throw new MqttProtocolError(`Expected CONNACK, got ${p.type}`, 0x82);
+              if (p.reasonCode === 0) checkAuthSuccess(this.client.options.auth, p);
               clearTimeout(timeout);
               connected = true;
-              if (p.reasonCode !== 0)
-                return fail(new MqttConnectError('Broker refused the connection', { reasonCode: p.reasonCode }));
+              if (p.reasonCode !== 0) return fail(refusal(p.reasonCode, this.client.protocolVersion));
               this.stream = stream;
               // Session state must be reset BEFORE the packets that follow CONNACK in the same chunk (a resumed
               // session's redeliveries) are handled, or their acknowledgements are discarded by the reset.
@@ -117,9 +132,7 @@ export class Connection {
           else fail(err as Error);
         }
       });
-      stream.on('error', (err) =>
-        connected ? this.client.fail(err) : fail(new MqttConnectError(err.message, { cause: err })),
-      );
+      stream.on('error', (err) => (connected ? this.client.fail(err) : fail(connectErrorFrom(err, this.client.url))));
       stream.on('close', () =>
         connected ? this.onClose(stream) : fail(new MqttConnectError('Connection closed before CONNACK')),
       );
@@ -154,6 +167,7 @@ export class Connection {
         ? {
             requestResponseInformation: true,
             ...o.connectProperties,
+            ...(await authConnectProperties(o.auth)),
             ...(o.sessionExpiryInterval ? { sessionExpiryInterval: o.sessionExpiryInterval } : {}),
             ...(o.receiveMaximum ? { receiveMaximum: o.receiveMaximum } : {}),
             ...(o.maximumPacketSize ? { maximumPacketSize: o.maximumPacketSize } : {}),
@@ -186,9 +200,23 @@ export class Connection {
     this.timer.unref?.();
   }
 
+  /** The server sent DISCONNECT (MQTT 5): report its reason; the server closes the link, we reconnect. */
+  onServerDisconnect(packet: DisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    const reasonString = packet.properties?.reasonString;
+    const error = new MqttDisconnectedError(
+      `The broker disconnected us: 0x${code.toString(16).padStart(2, '0')} ${reasonCodeName(code)}` +
+        (reasonString ? ` (${reasonString})` : ''),
+      { reasonCode: code },
+    );
+    this.lost = { reasonCode: code, reasonString, properties: packet.properties, error };
+    this.stream?.end();
+  }
+
   private onProtocolError(stream: MqttTransportStream | undefined, err: Error): void {
     if (!stream || stream !== this.stream) return;
     const code = err instanceof MqttProtocolError ? err.reasonCode : 0x83;
+    this.lost = { reasonCode: code, error: err };
     if (this.client.protocolVersion === 5) this.write(encodePacket({ type: 'disconnect', reasonCode: code }, 5));
     this.client.fail(err);
     stream.end();
@@ -200,7 +228,10 @@ export class Connection {
     this.stream = undefined;
     clearInterval(this.timer);
     this.client.inbound.reset();
-    this.client.emit('disconnect', {});
+    const lost =
+      this.lost ?? (this.closing ? {} : { error: new MqttDisconnectedError('Connection to the broker lost') });
+    this.lost = undefined;
+    this.client.emit('disconnect', lost);
     if (this.closing) return;
     this.client.router.onConnectionLost();
     if (this.client.options.reconnect === false) {
@@ -208,7 +239,10 @@ export class Connection {
       return;
     }
     this.client.setStatus('reconnecting');
-    this.start().catch(() => this.client.shutdown('Reconnect gave up'));
+    this.start().catch((err: Error) => {
+      this.client.fail(err);
+      this.client.shutdown('Reconnect gave up');
+    });
   }
 
   /** Sends DISCONNECT if connected and closes the stream. */
@@ -240,4 +274,28 @@ export class Connection {
 
 function isPermanent(code: number): boolean {
   return [0x84, 0x85, 0x86, 0x87, 0x8c, 0x90, 0x99, 0x9a, 0x01, 0x02, 0x04, 0x05].includes(code);
+}
+
+/** What a refused CONNACK means and what to do about it. */
+const REFUSAL_ADVICE: Record<number, string> = {
+  0x84: 'the broker does not support this MQTT version: try protocolVersion 4',
+  0x85: 'the client identifier was rejected: use another clientId',
+  0x86: 'bad user name or password: check username/password (or what the credentials hook returns)',
+  0x87: 'not authorized: check the broker ACL / permissions of this user and client',
+  0x88: 'server unavailable: retry later',
+  0x89: 'server busy: retry later',
+  0x8a: 'banned by the broker',
+  0x8c: 'bad authentication method: check auth.method',
+  0x97: 'quota exceeded',
+  0x9f: 'connection rate exceeded: slow down reconnects',
+};
+
+/** The MqttConnectError for a CONNACK failure code (an MQTT 3.1.1 return code on protocol 4). */
+function refusal(code: number, protocolVersion: 4 | 5): MqttConnectError {
+  const v5 = protocolVersion === 5 ? code : [0, 0x84, 0x85, 0x88, 0x86, 0x87][code];
+  const advice = v5 === undefined ? undefined : REFUSAL_ADVICE[v5];
+  return new MqttConnectError(`Broker refused the connection${advice ? `: ${advice}` : ''}`, {
+    reasonCode: code,
+    protocolVersion,
+  });
 }

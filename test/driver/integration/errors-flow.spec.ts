@@ -137,6 +137,21 @@ describeMosquitto('errors and flow control on mosquitto', () => {
     await c.disconnect();
   });
 
+  it('a lost link is reported with an error on the disconnect event', async () => {
+    const proxy = await startFaultProxy(broker.port);
+    const c = await connect(proxy.url, { reconnect: false });
+    try {
+      const lost = nextEvent(c, 'disconnect');
+      proxy.cutAll();
+      const [event] = await settlesWithin(lost, 10_000, 'disconnect event');
+      expect(event.error).toBeInstanceOf(MqttDisconnectedError);
+      expect(event.reasonCode).toBeUndefined();
+    } finally {
+      await c.disconnect();
+      await proxy.stop();
+    }
+  });
+
   for (const version of [5, 4] as const) {
     it(`v${version}: a QoS 2 burst of 1,000 against mosquitto's default Receive Maximum is all acknowledged`, async () => {
       const c = await connect(broker.url, { protocolVersion: version });
