@@ -1,9 +1,11 @@
 import { MqttClient } from './client.js';
 import { MqttConnectError } from './errors.js';
+import { validateConnectOptions } from './transport/index.js';
 import type { MqttClientOptions } from './types.js';
 
 /**
- * Connects to `mqtt://host[:1883]` or `mqtts://host[:8883]` and resolves once CONNACK accepted the session.
+ * Connects to `mqtt://host[:1883]`, `mqtts://host[:8883]`, `ws://host[:80]/path` or `wss://host[:443]/path` and
+ * resolves once CONNACK accepted the session.
  * Rejects with `MqttConnectError` (carrying the CONNACK reason code) after `reconnect.maxAttempts` attempts.
  */
 export async function connect(url: string, options: MqttClientOptions = {}): Promise<MqttClient> {
@@ -11,11 +13,11 @@ export async function connect(url: string, options: MqttClientOptions = {}): Pro
   try {
     parsed = new URL(url);
   } catch {
-    throw new MqttConnectError(`Invalid broker URL ${url}: expected mqtt://host:port or mqtts://host:port`);
+    throw new MqttConnectError(
+      `Invalid broker URL ${url.replace(/\/\/[^@/]*@/, '//***@')}: expected mqtt://, mqtts://, ws:// or wss://host:port`,
+    );
   }
-  if (!options.transport && parsed.protocol !== 'mqtt:' && parsed.protocol !== 'mqtts:') {
-    throw new MqttConnectError(`Unsupported URL scheme ${parsed.protocol}: use mqtt:// or mqtts://`);
-  }
+  validateConnectOptions(parsed, options);
   const client = new MqttClient(parsed, options);
   try {
     await client.connection.start();

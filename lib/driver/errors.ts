@@ -27,10 +27,34 @@ export class MqttProtocolError extends MqttError {
   }
 }
 
-/** The broker refused the connection (CONNACK with a failure code) or it could not be established. */
+const V4_RETURN_CODES = [
+  'Accepted',
+  'Unacceptable protocol version',
+  'Identifier rejected',
+  'Server unavailable',
+  'Bad user name or password',
+  'Not authorized',
+];
+
+function withReturnCode(message: string, code: number): string {
+  return `${message} (MQTT 3.1.1 return code ${code} ${V4_RETURN_CODES[code] ?? 'Unknown'})`;
+}
+
+/**
+ * The broker refused the connection (CONNACK with a failure code) or it could not be established. On MQTT 3.1.1
+ * (`protocolVersion: 4`) `reasonCode` is the CONNACK return code (1–5) and the message names it as such.
+ */
 export class MqttConnectError extends MqttError {
-  constructor(message: string, options?: { reasonCode?: number; cause?: unknown }) {
-    super(options?.reasonCode === undefined ? message : withCode(message, options.reasonCode), options);
+  constructor(message: string, options?: { reasonCode?: number; cause?: unknown; protocolVersion?: 4 | 5 }) {
+    const code = options?.reasonCode;
+    super(
+      code === undefined
+        ? message
+        : options?.protocolVersion === 4
+          ? withReturnCode(message, code)
+          : withCode(message, code),
+      options,
+    );
   }
 }
 

@@ -86,8 +86,53 @@ export interface MqttClientOptions {
   maxPendingRequests?: number;
   /** Plugs in another transport (WebSocket, a test proxy, ...). */
   transport?: TransportFactory;
-  /** Node `tls.connect` options for `mqtts://` (ca, cert, key, servername, rejectUnauthorized, ...). */
+  /** Node `tls.connect` options for `mqtts://` and `wss://` (ca, cert, key, servername, rejectUnauthorized, ...). */
   tls?: Record<string, unknown>;
+  /** `ws://` / `wss://` settings: WebSocket implementation, handshake headers, write high-water mark. */
+  webSocket?: WebSocketOptions;
+  /** MQTT 5 enhanced authentication (AUTH exchange during CONNECT), e.g. SCRAM or a challenge/response. */
+  auth?: EnhancedAuthOptions;
+}
+
+/** The WHATWG WebSocket surface the `ws://` transport uses; Node's global `WebSocket` and `ws` both fit. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly bufferedAmount: number;
+  readonly protocol: string;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  // biome-ignore lint/suspicious/noExplicitAny: event types differ between implementations
+  addEventListener(type: 'open' | 'message' | 'error' | 'close', listener: (event: any) => void): void;
+}
+
+/** A WebSocket class: `new (url, protocols, options)`; the third argument is only read by `ws`. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: object) => WebSocketLike;
+
+export interface WebSocketOptions {
+  /**
+   * WebSocket class to use. Default: Node's global `WebSocket` when it exists, else the optional peer `ws`. `ws` is
+   * used instead of the global one whenever `tls` options or `headers` are given (the global one takes neither).
+   */
+  implementation?: WebSocketConstructor;
+  /** Extra HTTP headers for the handshake (needs `ws`), e.g. `{ authorization: 'Bearer …' }`. */
+  headers?: Record<string, string>;
+  /** Bytes buffered in the WebSocket above which writes wait (backpressure; default 1 MiB). */
+  highWaterMark?: number;
+}
+
+/**
+ * MQTT 5 enhanced authentication: CONNECT carries `method` and the initial `data`; each AUTH (0x18 Continue
+ * authentication) from the broker is answered with what `onAuth` returns, until CONNACK.
+ */
+export interface EnhancedAuthOptions {
+  /** Authentication Method, e.g. `'SCRAM-SHA-256'`. */
+  method: string;
+  /** Initial Authentication Data for CONNECT; a function is called before every (re)connect. */
+  data?: Uint8Array | (() => Uint8Array | undefined | Promise<Uint8Array | undefined>);
+  /** Answers one AUTH challenge; its result is the Authentication Data of our AUTH. Throwing aborts the connect. */
+  onAuth(data: Buffer | undefined, reasonCode: number): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /** Sees the CONNACK's Authentication Data (e.g. to verify the server's proof); throwing aborts the connect. */
+  onSuccess?(data: Buffer | undefined): void;
 }
 
 export interface PublishOptions {

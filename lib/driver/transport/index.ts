@@ -1,29 +1,43 @@
-import net from 'node:net';
-import tls from 'node:tls';
 import { MqttConnectError } from '../errors.js';
 import type { MqttClientOptions, MqttTransportStream } from '../types.js';
+import { openTcp } from './tcp.js';
+import { openWebSocket } from './websocket.js';
 
-/** Opens TCP (`mqtt://`, port 1883) or TLS (`mqtts://`, port 8883, verification on, SNI = hostname). */
+export { answerAuth, authConnectProperties, checkAuthSuccess } from './auth.js';
+export { connectErrorFrom, isPermanentTransportError } from './errors.js';
+
+/** URL schemes `connect()` opens without a custom `transport`. */
+export const SUPPORTED_SCHEMES: readonly string[] = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
+
+/**
+ * Checks what can be checked before any I/O: a supported URL scheme (unless a custom `transport` is given) and
+ * that enhanced authentication is only asked for on MQTT 5. Throws MqttConnectError.
+ */
+export function validateConnectOptions(url: URL, options: MqttClientOptions): void {
+  if (!options.transport && !SUPPORTED_SCHEMES.includes(url.protocol)) {
+    throw new MqttConnectError(`Unsupported URL scheme ${url.protocol}: use mqtt://, mqtts://, ws:// or wss://`);
+  }
+  if (options.auth && options.protocolVersion === 4) {
+    throw new MqttConnectError('Enhanced authentication (options.auth) needs MQTT 5: set protocolVersion: 5');
+  }
+}
+
+/**
+ * Opens the byte stream for one (re)connect: the `transport` option when given, else by URL scheme — TCP
+ * (`mqtt://`), TLS (`mqtts://`), WebSocket (`ws://`, `wss://`).
+ */
 export function openTransport(url: URL, options: MqttClientOptions): Promise<MqttTransportStream> {
   if (options.transport) return options.transport(url, options);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const secure = url.protocol === 'mqtts:';
-  if (!secure && url.protocol !== 'mqtt:') {
-    return Promise.reject(new MqttConnectError(`Unsupported URL scheme ${url.protocol}: use mqtt:// or mqtts://`));
+  switch (url.protocol) {
+    case 'mqtt:':
+    case 'mqtts:':
+      return openTcp(url, options);
+    case 'ws:':
+    case 'wss:':
+      return openWebSocket(url, options);
+    default:
+      return Promise.reject(
+        new MqttConnectError(`Unsupported URL scheme ${url.protocol}: use mqtt://, mqtts://, ws:// or wss://`),
+      );
   }
-  const port = Number(url.port || (secure ? 8883 : 1883));
-  return new Promise((resolve, reject) => {
-    const event = secure ? 'secureConnect' : 'connect';
-    const socket = secure
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
-      : net.connect({ host, port });
-    socket.setNoDelay?.(true);
-    const onError = (err: Error) =>
-      reject(new MqttConnectError(`Cannot reach ${url.host}: ${err.message}`, { cause: err }));
-    socket.once('error', onError);
-    socket.once(event, () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
 }
