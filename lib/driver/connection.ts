@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from './backoff.js';
 import type { MqttClient } from './client.js';
 import { encodePacket, PacketDecoder } from './codec/index.js';
-import type { ConnackPacket, ConnectPacket, Packet, UserProperty } from './codec/packets.js';
+import type { ConnackPacket, ConnectPacket, DisconnectPacket, Packet, UserProperty } from './codec/packets.js';
+import { reasonCodeName } from './codec/reason-codes.js';
 import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
 import {
   answerAuth,
@@ -12,7 +13,7 @@ import {
   isPermanentTransportError,
   openTransport,
 } from './transport/index.js';
-import type { DisconnectOptions, MqttTransportStream } from './types.js';
+import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from './types.js';
 
 /**
  * One client's link to the broker: CONNECT/CONNACK, reading packets, keepalive and reconnecting with backoff.
@@ -25,6 +26,8 @@ export class Connection {
   private lastReceived = 0;
   private lastSent = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Why the current link is going down, reported by the next 'disconnect' event. */
+  private lost: DisconnectedEvent | undefined;
 
   constructor(private readonly client: MqttClient) {}
 
@@ -197,9 +200,23 @@ export class Connection {
     this.timer.unref?.();
   }
 
+  /** The server sent DISCONNECT (MQTT 5): report its reason; the server closes the link, we reconnect. */
+  onServerDisconnect(packet: DisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    const reasonString = packet.properties?.reasonString;
+    const error = new MqttDisconnectedError(
+      `The broker disconnected us: 0x${code.toString(16).padStart(2, '0')} ${reasonCodeName(code)}` +
+        (reasonString ? ` (${reasonString})` : ''),
+      { reasonCode: code },
+    );
+    this.lost = { reasonCode: code, reasonString, properties: packet.properties, error };
+    this.stream?.end();
+  }
+
   private onProtocolError(stream: MqttTransportStream | undefined, err: Error): void {
     if (!stream || stream !== this.stream) return;
     const code = err instanceof MqttProtocolError ? err.reasonCode : 0x83;
+    this.lost = { reasonCode: code, error: err };
     if (this.client.protocolVersion === 5) this.write(encodePacket({ type: 'disconnect', reasonCode: code }, 5));
     this.client.fail(err);
     stream.end();
@@ -211,7 +228,10 @@ export class Connection {
     this.stream = undefined;
     clearInterval(this.timer);
     this.client.inbound.reset();
-    this.client.emit('disconnect', {});
+    const lost =
+      this.lost ?? (this.closing ? {} : { error: new MqttDisconnectedError('Connection to the broker lost') });
+    this.lost = undefined;
+    this.client.emit('disconnect', lost);
     if (this.closing) return;
     this.client.router.onConnectionLost();
     if (this.client.options.reconnect === false) {
