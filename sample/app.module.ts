@@ -5,8 +5,8 @@ import { DevicesController } from './devices.controller.js';
 import { EVENTS_CLIENT, JobsController } from './jobs.controller.js';
 import { ReadingsService } from './readings.service.js';
 
-// biome-ignore lint/complexity/noStaticOnlyClass: the Nest dynamic-module idiom
 @Module({})
+// biome-ignore lint/complexity/noStaticOnlyClass: the Nest dynamic-module idiom
 export class AppModule {
   /** The sample's module, publishing through a `ClientMqttAsync` with these options. */
   static register(mqtt: MqttAsyncClientOptions): DynamicModule {

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   });
   try {
     console.log(`sample: MQTT ${sample.mqttUrl}${sample.broker ? ' (embedded aedes)' : ''}, HTTP ${sample.httpUrl}`);
+    console.log('(an ERROR line about temperature-sensors/t2 is expected: the sample rejects a non-numeric reading)');
     const report = await runScenario(sample.mqttUrl, sample.httpUrl);
     console.log(`✓ temperature event: t1 = ${report.temperature.celsius} °C; a non-numeric reading was rejected`);
     console.log(`✓ RPC devices/t1/cmd → ${JSON.stringify(report.commandReply)}`);

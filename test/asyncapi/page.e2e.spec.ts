@@ -70,7 +70,7 @@ const FLAGS = [
     const response = await page.goto(`${baseUrl}/docs`);
     expect(response?.status()).toBe(200);
     await page.getByText('devices/{id}/cmd').first().waitFor({ timeout: 30_000 });
-    const text = await page.locator('#asyncapi').innerText();
+    const text = (await page.locator('#asyncapi').textContent()) ?? '';
     for (const address of [
       'temperature-sensors/{deviceId}/temperature',
       'devices/{id}/cmd',
