@@ -179,3 +179,25 @@ describe('createAsyncApiDocument', () => {
     expect(validate({ ...doc, asyncapi: '2.6.0' }).length).toBeGreaterThan(0);
   });
 });
+
+describe('createAsyncApiDocument servers', () => {
+  it("defaults to the app's own ServerMqttAsync strategies", async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [EdgeCasesController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.connectMicroservice({ strategy: new ServerMqttAsync({ url: 'mqtt://broker.local:1884', protocolVersion: 4 }) });
+    try {
+      const doc = await createAsyncApiDocument(app);
+      expect(doc.servers).toEqual({
+        mqtt: {
+          host: 'broker.local:1884',
+          protocol: 'mqtt',
+          protocolVersion: '3.1.1',
+          bindings: { mqtt: { bindingVersion: '0.2.0' } },
+        },
+      });
+      expect(asyncApi3Validator()(doc)).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});

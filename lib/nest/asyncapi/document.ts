@@ -32,13 +32,7 @@ export async function createAsyncApiDocument(
       ...(options.description ? { description: options.description } : {}),
     },
     defaultContentType: 'application/json',
-    ...(options.servers
-      ? {
-          servers: Object.fromEntries(
-            Object.entries(options.servers).map(([name, s]) => [name, toServer('options' in s ? s.options : s)]),
-          ),
-        }
-      : {}),
+    ...servers(app, options),
     channels: {},
     operations: {},
   };
@@ -47,6 +41,27 @@ export async function createAsyncApiDocument(
   for (const publisher of options.publishers ?? []) builder.addPublisher(publisher);
   if (Object.keys(schemas.used).length > 0) doc.components = { schemas: schemas.used };
   return doc;
+}
+
+function servers(app: INestApplicationContext, options: AsyncApiDocumentOptions): Pick<AsyncApiDocument, 'servers'> {
+  const given = options.servers ?? discoverServers(app);
+  const entries = Object.entries(given).map(([name, s]) => [name, toServer('options' in s ? s.options : s)] as const);
+  return entries.length > 0 ? { servers: Object.fromEntries(entries) } : {};
+}
+
+/** The `ServerMqttAsync` strategies of the app: itself (a microservice) or those of `connectMicroservice()`. */
+function discoverServers(app: INestApplicationContext): Record<string, AsyncApiServerInfo> {
+  type Host = { serverInstance?: { transportId?: unknown; options?: AsyncApiServerInfo } };
+  const hosted = app as INestApplicationContext & Host & { getMicroservices?: () => Host[] };
+  const hosts: Host[] = [hosted, ...(hosted.getMicroservices?.() ?? [])];
+  const found: Record<string, AsyncApiServerInfo> = {};
+  for (const host of hosts) {
+    const server = host.serverInstance;
+    if (server?.transportId !== MQTT_TRANSPORT || typeof server.options?.url !== 'string') continue;
+    const name = Object.keys(found).length === 0 ? 'mqtt' : `mqtt-${Object.keys(found).length + 1}`;
+    found[name] = server.options;
+  }
+  return found;
 }
 
 function toServer(info: AsyncApiServerInfo): AsyncApiServer {

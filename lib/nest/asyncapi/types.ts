@@ -76,8 +76,8 @@ export interface AsyncApiDocumentOptions {
   version?: string;
   description?: string;
   /**
-   * The brokers, by name. A `ServerMqttAsync` instance works too (its url and options are used). Default: none
-   * (the document is still valid).
+   * The brokers, by name. A `ServerMqttAsync` instance works too (its url and options are used). Default: the
+   * app's own `ServerMqttAsync` strategies (`connectMicroservice()` or `createMicroservice()`), named `mqtt`.
    */
   servers?: Record<string, AsyncApiServerInfo | { readonly options: AsyncApiServerInfo }>;
   /** Topics the app publishes to outside handlers (e.g. from a service through `ClientMqttAsync.emit()`). */
