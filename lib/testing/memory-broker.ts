@@ -8,6 +8,7 @@ import {
   type SubscribeOptions,
   topicMatches,
 } from '../driver/index.js';
+import { DeliveryLog, mostSpecificFilter } from './deliveries.js';
 import { MemoryClient } from './memory-client.js';
 import { type Delivery, MemoryMessage } from './memory-message.js';
 import type { MemorySubscription } from './memory-subscription.js';
@@ -39,8 +40,7 @@ export class MemoryBroker {
   private readonly sessions = new Map<string, Session>();
   private readonly retained = new Map<string, BrokerPublish>();
   private readonly roundRobin = new Map<string, number>();
-  private readonly deliveries = new Map<number, Delivery>();
-  private nextDeliveryId = 1;
+  private readonly deliveries = new DeliveryLog();
   private closed = false;
 
   constructor(
@@ -103,8 +103,7 @@ export class MemoryBroker {
     if (sessionExpiryInterval !== undefined && session.protocolVersion === 5) {
       session.persistent = sessionExpiryInterval > 0;
     }
-    const open = [...this.deliveries.values()].filter((d) => d.client === client && d.state === 'pending');
-    for (const d of open) this.deliveries.delete(d.id);
+    const open = this.deliveries.remove((d) => d.client === client);
     if (session.persistent) {
       for (const f of session.filters.values()) f.owners = 0;
       const seen = new Set<MemoryMessage>();
@@ -120,7 +119,7 @@ export class MemoryBroker {
   }
 
   private dropSessionDeliveries(clientId: string): void {
-    for (const d of this.deliveries.values()) if (d.clientId === clientId) this.deliveries.delete(d.id);
+    this.deliveries.remove((d) => d.clientId === clientId);
   }
 
   /** Records a new Subscription's filters; delivers retained messages per Retain Handling. */
@@ -191,8 +190,26 @@ export class MemoryBroker {
         ),
       );
     }
-    for (const sub of subs) this.deliver(client, sub, publish);
+    if (session.protocolVersion === 4)
+      this.deliverOnce(
+        client,
+        subs,
+        publish,
+        matching.map(([f]) => f),
+      );
+    else for (const sub of subs) this.deliver(client, sub, publish);
     return matching.length;
+  }
+
+  /** MQTT 3.1.1 (as mosquitto does it): one PUBLISH per client, handed to each matching Subscription. */
+  private deliverOnce(client: MemoryClient, subs: MemorySubscription[], publish: BrokerPublish, filters: string[]) {
+    const options = client.session.filters.get(mostSpecificFilter(filters))?.options ?? {};
+    const qos = minQos(publish.qos, options.qos ?? 0);
+    const messages = subs.map((sub) =>
+      this.makeMessage(client.session, client, publish, qos, false, false, sub, false),
+    );
+    this.deliveries.track(client, messages);
+    for (let i = 0; i < subs.length; i++) this.push(client, subs[i]!, messages[i]!);
   }
 
   private routeShared(publish: BrokerPublish): number {
@@ -259,6 +276,7 @@ export class MemoryBroker {
     retain: boolean,
     dup: boolean,
     sub: MemorySubscription | undefined,
+    track = true,
   ): MemoryMessage {
     const properties: PublishProperties = {};
     if (session.protocolVersion === 5) {
@@ -279,29 +297,13 @@ export class MemoryBroker {
       },
       publish,
     );
-    if (qos > 0) this.track(client, message);
+    if (track) this.deliveries.track(client, [message]);
     return message;
-  }
-
-  private track(client: MemoryClient, message: MemoryMessage): void {
-    const delivery: Delivery = {
-      id: this.nextDeliveryId++,
-      clientId: client.clientId,
-      client,
-      message,
-      state: 'pending',
-    };
-    this.deliveries.set(delivery.id, delivery);
-    message.bind((reasonCode) => {
-      delivery.state = reasonCode === 0 ? 'acked' : 'nacked';
-      delivery.reasonCode = reasonCode;
-      this.deliveries.delete(delivery.id);
-    });
   }
 
   /** QoS 1/2 deliveries not yet acknowledged, oldest first. */
   unacked(): Delivery[] {
-    return [...this.deliveries.values()];
+    return this.deliveries.pending();
   }
 
   /** Retained messages, by topic. */

@@ -85,14 +85,20 @@ export function runDriverSemantics(makeWorld: DriverWorldFactory): void {
       expect((await take(s0, 1))[0]!.qos).toBe(0);
     });
 
-    it('gives overlapping Subscriptions of one client each message once', async () => {
+    it('gives overlapping Subscriptions of one client each message once, at the QoS the version implies', async () => {
       const wide = await sub.subscribe('ov/#', { qos: 2 });
+      const plus = await sub.subscribe('ov/+', { qos: 0 });
       const narrow = await sub.subscribe('ov/a', { qos: 1 });
       await pub.publish('ov/a', '1', { qos: 2 });
-      await end('ov/b');
-      expect(text(await take(wide, 2))).toEqual(['1', 'end']);
-      const [n] = await take(narrow, 1);
-      expect(n!.payload.toString()).toBe('1');
+      await pub.publish('ov/b', '2', { qos: 2 });
+      await end('ov/c/d');
+      const [w1, w2, w3] = await take(wide, 3);
+      const [p1, p2] = await take(plus, 2);
+      const [n1] = await take(narrow, 1);
+      expect(text([w1!, w2!, w3!, p1!, p2!, n1!])).toEqual(['1', '2', 'end', '1', '2', '1']);
+      // MQTT 5: one copy per subscription, each at its own QoS. 3.1.1 (mosquitto): one copy per client, at the
+      // QoS of the most specific matching filter (literal, then +, then #).
+      expect([w1, w2, p1, p2, n1].map((m) => m!.qos)).toEqual(version === 5 ? [2, 2, 0, 0, 1] : [1, 0, 1, 0, 1]);
       await end('ov/a');
       expect(text(await take(narrow, 1))).toEqual(['end']);
     });
