@@ -1,6 +1,6 @@
 import type { MqttClient } from './client.js';
 import type { PublishPacket, SubackPacket, UnsubackPacket } from './codec/packets.js';
-import { MqttDisconnectedError, MqttSubscribeError } from './errors.js';
+import { MqttDisconnectedError, MqttProtocolError, MqttSubscribeError } from './errors.js';
 import type { InboundMessage } from './message.js';
 import { MessageSubscription } from './subscription.js';
 import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
@@ -124,7 +124,10 @@ export class Router {
 
   onAck(packet: SubackPacket | UnsubackPacket): void {
     const w = this.waiters.get(packet.packetId);
-    if (!w) return;
+    if (!w) {
+      // Only we choose these ids and each is answered once: a stray one means the session state is out of step.
+      throw new MqttProtocolError(`${packet.type.toUpperCase()} for packet id ${packet.packetId} we did not use`, 0x82);
+    }
     this.waiters.delete(packet.packetId);
     w.resolve(packet);
   }

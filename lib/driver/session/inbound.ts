@@ -19,8 +19,9 @@ export class InboundAcks {
 
   constructor(private readonly send: (qos: 1 | 2, packetId: number, reasonCode: number) => void) {}
 
+  /** What counts against our Receive Maximum: QoS 1 until PUBACK, QoS 2 until PUBCOMP (PUBREL received). */
   get unacknowledged(): number {
-    return this.pending.length;
+    return this.pending.length + this.awaitingRelease.size;
   }
 
   isDuplicateQos2(packetId: number): boolean {
