@@ -75,6 +75,7 @@ describe('createAsyncApiDocument', () => {
         broker: new ServerMqttAsync({ url: 'mqtts://broker.example.com', protocolVersion: 5, clientId: 'svc' }),
       },
       parameters: { deviceId: 'The sensor' },
+      channels: { 'devices/{id}/cmd': { title: 'Device commands', description: 'One topic per device' } },
     });
   });
 
@@ -110,6 +111,7 @@ describe('createAsyncApiDocument', () => {
     expect(Object.values(temperature?.messages ?? {})[0]?.payload).toEqual({ type: 'number' });
     const cmd = Object.values(doc.channels).find((c) => c.address === 'devices/{id}/cmd');
     expect(cmd?.parameters).toEqual({ id: { description: "Topic level 'id'" } });
+    expect(cmd).toMatchObject({ title: 'Device commands', description: 'One topic per device' });
     const request = Object.values(cmd?.messages ?? {})[0];
     expect(request?.payload).toEqual({ $ref: '#/components/schemas/CommandDto' });
     expect(request?.bindings?.mqtt).toMatchObject({

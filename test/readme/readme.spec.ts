@@ -1,10 +1,28 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../sample/broker/embedded-broker.js';
 import { codeBlocks, shellInvocations } from './blocks.js';
 import { typecheckBlocks } from './typecheck.js';
+
+/** Examples that tests run, marked `// readme-example:start` … `// readme-example:end`, with package imports. */
+function testedExamples(): Array<{ file: string; code: string }> {
+  const files = readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+    f.endsWith('.spec.ts'),
+  );
+  const found: Array<{ file: string; code: string }> = [];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, 'test', file), 'utf8');
+    for (const m of text.matchAll(/\/\/ readme-example:start\n([\s\S]*?)\/\/ readme-example:end/g)) {
+      const code = (m[1] as string)
+        .replace(/'(?:\.\.\/)+lib\/nest\/index\.js'/g, "'nest-mqtt-async'")
+        .replace(/'(?:\.\.\/)+lib\/(driver|testing)\/index\.js'/g, "'nest-mqtt-async/$1'");
+      found.push({ file, code: code.trim() });
+    }
+  }
+  return found;
+}
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const README = join(ROOT, 'README.md');
@@ -43,6 +61,14 @@ describe('README.md', () => {
       for (const file of files)
         expect({ line: block.line, file, exists: existsSync(join(ROOT, file)) }).toMatchObject({ exists: true });
     }
+  });
+
+  it('shows verbatim every example that a test runs (code between // readme-example:start and :end)', () => {
+    const readmeBlocks = new Set(tsBlocks.map((b) => b.code.trim()));
+    const tested = testedExamples();
+    expect(tested.length).toBeGreaterThan(0);
+    for (const { file, code } of tested)
+      expect({ file, inReadme: readmeBlocks.has(code) }).toEqual({ file, inReadme: true });
   });
 
   it('shows the benchmark table and chart generated from bench/results/*.json', () => {

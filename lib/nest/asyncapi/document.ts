@@ -39,6 +39,11 @@ export async function createAsyncApiDocument(
   const builder = new DocumentBuilder(doc, schemas, options.parameters ?? {});
   for (const handler of handlers) builder.addHandler(handler);
   for (const publisher of options.publishers ?? []) builder.addPublisher(publisher);
+  for (const channel of Object.values(doc.channels)) {
+    const override = channel.address === null ? undefined : options.channels?.[channel.address];
+    if (override?.title) channel.title = override.title;
+    if (override?.description) channel.description = override.description;
+  }
   if (Object.keys(schemas.used).length > 0) doc.components = { schemas: schemas.used };
   return doc;
 }

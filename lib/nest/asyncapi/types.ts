@@ -82,6 +82,8 @@ export interface AsyncApiDocumentOptions {
   servers?: Record<string, AsyncApiServerInfo | { readonly options: AsyncApiServerInfo }>;
   /** Topics the app publishes to outside handlers (e.g. from a service through `ClientMqttAsync.emit()`). */
   publishers?: AsyncApiPublisher[];
+  /** Titles and descriptions of channels, by address as written in the document (`devices/{id}/cmd`). */
+  channels?: Record<string, { title?: string; description?: string }>;
   /** Descriptions of topic parameters (`{deviceId}`), by name. */
   parameters?: Record<string, string>;
   /** Only handlers of this transport (default: `ServerMqttAsync`'s and those without a transport). */
