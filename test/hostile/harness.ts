@@ -93,3 +93,19 @@ export function str(bytes: number[] | string): number[] {
   const b = typeof bytes === 'string' ? [...Buffer.from(bytes)] : bytes;
   return [b.length >> 8, b.length & 0xff, ...b];
 }
+
+let gcFn: (() => void) | undefined;
+/** Heap used and ArrayBuffer bytes after a full GC (gc is exposed at run time, so no node flag is needed). */
+export async function heapAfterGc(): Promise<{ heapUsed: number; arrayBuffers: number }> {
+  if (!gcFn) {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose_gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  await new Promise((r) => setImmediate(r));
+  gcFn();
+  gcFn();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
+}
