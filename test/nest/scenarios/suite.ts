@@ -124,6 +124,11 @@ export function runScenarios(makeWorld: WorldFactory): void {
       expect(invalid.qos).toBe(1);
       expect(seenBy('strict')).toEqual([]);
       expect(seenBy('payload')).toEqual([]);
+      if (version === 5) {
+        const reply = await outside.request('devices/t1/cmd', '{"op": reboot', { qos: 1, timeout: 5000 });
+        expect(reply.userProperties['nest-mqtt-async:error']).toBe('1');
+        expect(JSON.parse(reply.payload.toString()).err.message).toMatch(/not valid JSON/);
+      }
     });
 
     it('keeps payloads as sent: JSON, text, bytes, and JSON without a Content Type', async () => {
