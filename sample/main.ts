@@ -33,8 +33,9 @@ export async function startSample(options: SampleOptions = {}): Promise<RunningS
   const broker = options.mqttUrl ? undefined : await startEmbeddedBroker({ port: options.mqttPort ?? 1883 });
   const mqttUrl = options.mqttUrl ?? (broker as EmbeddedBroker).url;
   const mqtt = { url: mqttUrl, protocolVersion: options.protocolVersion ?? 5 };
+  let app: INestApplication | undefined;
   try {
-    const app = await NestFactory.create(AppModule.register(mqtt), {
+    app = await NestFactory.create(AppModule.register(mqtt), {
       logger: options.logger ?? ['log', 'warn', 'error'],
     });
     const server = new ServerMqttAsync(mqtt);
@@ -52,12 +53,14 @@ export async function startSample(options: SampleOptions = {}): Promise<RunningS
     await app.listen(options.httpPort ?? 3000, '127.0.0.1');
     const httpUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     let closing: Promise<void> | undefined;
+    const started = app;
     const close = () => {
-      closing ??= app.close().finally(() => broker?.close());
+      closing ??= started.close().finally(() => broker?.close());
       return closing;
     };
     return { app, server, mqttUrl, httpUrl, ...(broker ? { broker } : {}), close };
   } catch (err) {
+    await app?.close().catch(() => undefined);
     await broker?.close();
     throw err;
   }

@@ -26,6 +26,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`Sample failed to start: ${(err as Error).message}`);
+  const e = err as NodeJS.ErrnoException;
+  const hint = e.code === 'EADDRINUSE' ? ' (the HTTP port is taken: set PORT=<free port>)' : '';
+  console.error(`Sample failed to start: ${e.message}${hint}`);
   process.exit(1);
 });
