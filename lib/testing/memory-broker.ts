@@ -46,6 +46,8 @@ export class MemoryBroker {
   constructor(
     readonly protocolVersion: 4 | 5,
     private readonly observer: BrokerObserver = {},
+    /** QoS 1/2 messages kept for an absent persistent session; more are dropped (mosquitto's default: 1000). */
+    private readonly maxQueuedMessages = 1000,
   ) {}
 
   /** Connects a client, as CONNECT/CONNACK would. */
@@ -246,7 +248,7 @@ export class MemoryBroker {
 
   private holdOffline(session: Session, publish: BrokerPublish, options: SubscribeOptions[]): void {
     const qos = minQos(publish.qos, Math.max(...options.map((o) => o.qos ?? 0)) as QoS);
-    if (qos === 0) return;
+    if (qos === 0 || session.held.length >= this.maxQueuedMessages) return;
     const retain = options.some((o) => this.retainFlag(session, o, publish));
     session.held.push({ publish, qos, retain, dup: false });
   }

@@ -28,6 +28,10 @@ export interface MqttAsyncTestBrokerOptions {
   protocolVersion?: 4 | 5;
   /** Milliseconds `publish()` / `request()` wait for handlers to settle before failing (default 5000). */
   settleTimeout?: number;
+  /** Records `published()` keeps; the oldest go first (default 10,000). */
+  maxRecords?: number;
+  /** QoS 1/2 messages kept for an absent persistent session; later ones are dropped (default 1000, as mosquitto). */
+  maxQueuedMessages?: number;
 }
 
 /** Options of `broker.publish()`. Payloads are encoded like `ClientMqttAsync.emit()` encodes them. */
@@ -86,20 +90,27 @@ export class MqttAsyncTestBroker {
   private harness: Promise<MqttDriverClient> | undefined;
   private closing: Promise<void> | undefined;
   private readonly settleTimeout: number;
+  private readonly maxRecords: number;
 
   constructor(options: MqttAsyncTestBrokerOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 5;
     this.settleTimeout = options.settleTimeout ?? 5000;
-    this.core = new MemoryBroker(this.protocolVersion, {
-      published: (p) => {
-        this.settle.touched();
-        const record = toPublishedRecord(p);
-        this.log.push(record);
-        for (const w of [...this.waiters]) w(record);
+    this.maxRecords = options.maxRecords ?? 10_000;
+    this.core = new MemoryBroker(
+      this.protocolVersion,
+      {
+        published: (p) => {
+          this.settle.touched();
+          const record = toPublishedRecord(p);
+          this.log.push(record);
+          if (this.log.length > this.maxRecords) this.log.shift();
+          for (const w of [...this.waiters]) w(record);
+        },
+        delivered: (client, message) => this.settle.delivered(client, message),
+        clientClosed: (client) => this.settle.clientClosed(client),
       },
-      delivered: (client, message) => this.settle.delivered(client, message),
-      clientClosed: (client) => this.settle.clientClosed(client),
-    });
+      options.maxQueuedMessages,
+    );
   }
 
   /**

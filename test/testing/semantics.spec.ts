@@ -97,3 +97,21 @@ describe('published log', () => {
     await expect(broker.waitFor('none', { timeout: 20 })).rejects.toThrow(/No message on 'none'/);
   });
 });
+
+describe('bounds', () => {
+  it('keeps the last maxRecords published records and maxQueuedMessages for an absent session', async () => {
+    broker = new MqttAsyncTestBroker({ maxRecords: 3, maxQueuedMessages: 2 });
+    const pub = await broker.connect();
+    const session = { clientId: 'away', cleanStart: false, sessionExpiryInterval: 60 };
+    await (await broker.connect(session)).subscribe('q/+', { qos: 1 });
+    const away = await broker.connect(session);
+    await away.subscribe('q/+', { qos: 1 });
+    await away.disconnect();
+    for (let i = 0; i < 5; i++) await pub.publish(`q/${i}`, String(i), { qos: 1 });
+    expect(broker.published().map((r) => r.topic)).toEqual(['q/2', 'q/3', 'q/4']);
+    const back = await broker.connect(session);
+    const sub = await back.subscribe('q/+', { qos: 1 });
+    expect((await drain(sub, 2)).map((m) => m.topic)).toEqual(['q/0', 'q/1']);
+    expect(broker.unacked()).toEqual([]);
+  });
+});
