@@ -258,7 +258,7 @@ export class MqttClient implements MqttDriverClient {
     }
     if (packet.qos > 0 && this.inbound.reattach(packet.packetId as number, packet.qos as 1 | 2, packet.dup)) return;
     const max = this.options.receiveMaximum ?? 65535;
-    if (packet.qos > 0 && this.inbound.unacknowledged >= max) {
+    if (packet.qos > 0 && this.inbound.unacknowledged >= max + (this.options.receiveMaximumTolerance ?? 65535)) {
       throw new MqttProtocolError(`Server exceeded our Receive Maximum ${max}`, 0x93);
     }
     this.router.route(packet, (holders) => {

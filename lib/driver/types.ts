@@ -68,6 +68,15 @@ export interface MqttClientOptions {
   will?: WillOptions;
   /** Receive Maximum we advertise (default 65535). */
   receiveMaximum?: number;
+  /**
+   * Unacknowledged QoS 1/2 PUBLISHes accepted beyond `receiveMaximum` before we DISCONNECT with 0x93. Default
+   * 65535, which in effect never cuts (a server cannot have more packet ids in flight); 0 = strictly as the spec
+   * says. Why lenient: mosquitto 2.0 ignores a client's Receive Maximum when it resumes a session with queued
+   * messages (it sends the queue at once, measured: 2,000 in flight against a Receive Maximum of 20) and does it
+   * again after each reconnect, so strict enforcement cuts every such session. Messages held this way are never
+   * acknowledged before the application reads them (see backpressure in the README).
+   */
+  receiveMaximumTolerance?: number;
   /** Maximum Packet Size we advertise and enforce on inbound packets. */
   maximumPacketSize?: number;
   /** Topic Alias Maximum we accept from the server (default 0: none). */

@@ -67,7 +67,7 @@ for (const v of VERSIONS) {
     const receiveMaximum = 5;
 
     it('QoS 1: one unacknowledged PUBLISH more than our Receive Maximum → DISCONNECT 0x93', async () => {
-      const w = await connectClient(broker, v, { receiveMaximum });
+      const w = await connectClient(broker, v, { receiveMaximum, receiveMaximumTolerance: 0 });
       w.conn.autoRespond();
       if (v === 5) {
         const c = w.conn.received.find((p) => p.type === 'connect');
@@ -81,7 +81,7 @@ for (const v of VERSIONS) {
     });
 
     it('QoS 2: PUBREC sent but no PUBREL yet still counts against Receive Maximum → DISCONNECT 0x93', async () => {
-      const w = await connectClient(broker, v, { receiveMaximum });
+      const w = await connectClient(broker, v, { receiveMaximum, receiveMaximumTolerance: 0 });
       w.conn.autoRespond();
       const sub = await w.client.subscribe('r/#', { qos: 2 });
       for (let i = 1; i <= receiveMaximum; i++) w.conn.send(publish('r/x', 2, i));
@@ -92,7 +92,7 @@ for (const v of VERSIONS) {
     });
 
     it('exactly Receive Maximum unacknowledged is fine, and acknowledging frees the window (control)', async () => {
-      const w = await connectClient(broker, v, { receiveMaximum });
+      const w = await connectClient(broker, v, { receiveMaximum, receiveMaximumTolerance: 0 });
       w.conn.autoRespond();
       const sub = await w.client.subscribe('r/#', { qos: 1 });
       for (let i = 1; i <= receiveMaximum; i++) w.conn.send(publish('r/x', 1, i));

@@ -174,6 +174,27 @@ describeMosquitto('errors and flow control on mosquitto', () => {
     });
   }
 
+  it('v5: a resumed session drains its queue with a small receiveMaximum although mosquitto overshoots it', async () => {
+    const options = { clientId: 'small-rm', cleanStart: false, sessionExpiryInterval: 60, receiveMaximum: 20 };
+    const first = await connect(broker.url, options);
+    await first.subscribe('rm/q', { qos: 1 });
+    await first.disconnect();
+    const filler = await connect(broker.url);
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => filler.publish('rm/q', String(i), { qos: 1 })));
+    await filler.disconnect();
+    const c = await connect(broker.url, options);
+    const drops: unknown[] = [];
+    c.on('disconnect', (e) => drops.push(e));
+    try {
+      const sub = await c.subscribe('rm/q', { qos: 1, bufferSize: 100 });
+      const got = await take(sub, 2000, 30_000);
+      expect(got.map((m) => Number(m.payload.toString()))).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+      expect(drops).toEqual([]);
+    } finally {
+      await c.disconnect({ sessionExpiryInterval: 0 });
+    }
+  });
+
   it('QoS 1 burst of 2,000 is all acknowledged and arrives in order', async () => {
     const c = await connect(broker.url);
     try {
