@@ -281,7 +281,7 @@ const REFUSAL_ADVICE: Record<number, string> = {
   0x84: 'the broker does not support this MQTT version: try protocolVersion 4',
   0x85: 'the client identifier was rejected: use another clientId',
   0x86: 'bad user name or password: check username/password (or what the credentials hook returns)',
-  0x87: 'not authorized: check the broker ACL / permissions of this user and client',
+  0x87: 'not authorized: check username/password and that the broker lets this user and client connect',
   0x88: 'server unavailable: retry later',
   0x89: 'server busy: retry later',
   0x8a: 'banned by the broker',
