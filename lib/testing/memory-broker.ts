@@ -131,7 +131,7 @@ export class MemoryBroker {
     const retainHandling = v5 ? (sub.options.retainHandling ?? 0) : 0;
     const sendRetained: string[] = [];
     for (const filter of sub.filters) {
-      const existed = session.addFilter(filter, sub.options);
+      const existed = session.addFilter(filter, sub.options, sub.identifiers.get(filter));
       // Shared filters get retained messages too, as mosquitto (the reference broker) sends them.
       if (retainHandling === 0 || (retainHandling === 1 && !existed)) sendRetained.push(filter);
     }
@@ -285,7 +285,8 @@ export class MemoryBroker {
       Object.assign(properties, publish.properties);
       delete properties.topicAlias;
       delete properties.subscriptionIdentifier;
-      if (sub?.subscriptionIdentifier !== undefined) properties.subscriptionIdentifier = [sub.subscriptionIdentifier];
+      const identifier = sub && session.identifierFor(sub, publish.topic);
+      if (identifier !== undefined) properties.subscriptionIdentifier = [identifier];
     }
     const message = new MemoryMessage(
       {

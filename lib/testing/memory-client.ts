@@ -23,6 +23,7 @@ import {
   validateTopicName,
 } from '../driver/index.js';
 import { Requests } from '../driver/request.js';
+import { SubscriptionTable } from '../driver/subscription-table.js';
 import type { MemoryBroker, MemoryConnectOptions } from './memory-broker.js';
 import type { MemoryMessage } from './memory-message.js';
 import { MemorySubscription } from './memory-subscription.js';
@@ -55,7 +56,7 @@ export class MemoryClient implements MqttDriverClient {
   private readonly unrouted: MemoryMessage[] = [];
   private readonly requests: Requests;
   private nextPacketId = 1;
-  private nextSubscriptionId = 1;
+  private readonly identifiers = new SubscriptionTable<MemorySubscription>();
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -140,13 +141,16 @@ export class MemoryClient implements MqttDriverClient {
       ? { ...options }
       : { ...options, noLocal: undefined, retainAsPublished: undefined, retainHandling: undefined };
     const qos = Math.min(options.qos ?? 0, 2);
+    // Identifiers as the driver assigns them: filters of one SUBSCRIBE never overlap, so overlapping ones get their own.
+    const plans = v5 ? this.identifiers.plan(filters) : [];
     const sub = new MemorySubscription(
       filters,
       filters.map(() => qos),
       effective,
-      v5 ? this.nextSubscriptionId++ : undefined,
+      plans[0]?.id,
       (s) => this.unsubscribed(s),
     );
+    for (const p of plans) for (const i of p.indexes) sub.identifiers.set(filters[i]!, p.id);
     this.subscriptions.add(sub);
     this.broker.subscribe(this, sub);
     return sub;
@@ -205,7 +209,7 @@ export class MemoryClient implements MqttDriverClient {
       const m = this.unrouted[i]!;
       if (sub.filters.some((f) => topicMatches(f, m.topic))) {
         this.unrouted.splice(i, 1);
-        m.tagSubscription(sub.subscriptionIdentifier);
+        m.tagSubscription(this.session.identifierFor(sub, m.topic));
         this.broker.push(this, sub, m);
       } else i++;
     }

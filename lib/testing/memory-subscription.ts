@@ -10,6 +10,8 @@ export class MemorySubscription implements Subscription {
   readonly granted: readonly number[];
   readonly subscriptionIdentifier?: number;
   readonly options: SubscribeOptions;
+  /** MQTT 5: the subscription identifier each filter was subscribed with. */
+  readonly identifiers = new Map<string, number>();
   dropped = 0;
   private readonly queue: MemoryMessage[] = [];
   private readonly waiters: ((r: IteratorResult<MqttMessage>) => void)[] = [];

@@ -1,4 +1,5 @@
 import type { PublishProperties, QoS, SubscribeOptions } from '../driver/index.js';
+import { canonicalFilter } from '../driver/subscription-table.js';
 import type { MemoryClient } from './memory-client.js';
 
 /** A PUBLISH as the broker holds it: what a client sent, before per-subscriber adjustments. */
@@ -25,6 +26,8 @@ export interface HeldMessage {
 /** A broker-side subscription: one per exact filter string per session, as a real broker keeps them. */
 export interface SessionFilter {
   options: SubscribeOptions;
+  /** MQTT 5 subscription identifier of the latest SUBSCRIBE of this filter (it replaces earlier ones). */
+  identifier?: number;
   /** Driver-level Subscriptions of the connected client that hold this filter. */
   owners: number;
 }
@@ -46,11 +49,19 @@ export class Session {
     public protocolVersion: 4 | 5,
   ) {}
 
-  /** Options of the session's subscription on `filter` that matches, if any (shared filters included). */
-  addFilter(filter: string, options: SubscribeOptions): boolean {
+  /** Records a SUBSCRIBE of `filter` (a repeat replaces options and identifier); true when it existed already. */
+  addFilter(filter: string, options: SubscribeOptions, identifier: number | undefined): boolean {
     const existing = this.filters.get(filter);
-    this.filters.set(filter, { options, owners: (existing?.owners ?? 0) + 1 });
+    const entry: SessionFilter = { options, owners: (existing?.owners ?? 0) + 1 };
+    if (identifier !== undefined) entry.identifier = identifier;
+    this.filters.set(filter, entry);
     return existing !== undefined;
+  }
+
+  /** The identifier a PUBLISH for `sub` carries: that of the filter whose copy the driver keeps. */
+  identifierFor(sub: { filters: readonly string[]; subscriptionIdentifier?: number }, topic: string) {
+    const filter = canonicalFilter(sub, topic);
+    return (filter === undefined ? undefined : this.filters.get(filter)?.identifier) ?? sub.subscriptionIdentifier;
   }
 
   /** Drops one owner of each filter; returns nothing (a real UNSUBSCRIBE is sent for filters left with none). */

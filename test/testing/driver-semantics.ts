@@ -103,6 +103,26 @@ export function runDriverSemantics(makeWorld: DriverWorldFactory): void {
       expect(text(await take(narrow, 1))).toEqual(['end']);
     });
 
+    it('tags each message with the subscription identifier of the filter it came through (MQTT 5)', async () => {
+      const both = await sub.subscribe(['id/+/c', 'id/b/+'], { qos: 1 });
+      for (const t of ['id/b/c', 'id/x/c', 'id/b/d']) await pub.publish(t, t, { qos: 1 });
+      const got = await take(both, 3);
+      const first = both.subscriptionIdentifier;
+      expect(got.map((m) => [m.topic, m.properties.subscriptionIdentifier])).toEqual(
+        version === 5
+          ? [
+              ['id/b/c', [first]],
+              ['id/x/c', [first]],
+              ['id/b/d', [first! + 1]],
+            ]
+          : [
+              ['id/b/c', undefined],
+              ['id/x/c', undefined],
+              ['id/b/d', undefined],
+            ],
+      );
+    });
+
     it('sends retained messages to new subscriptions only, flagged; an empty payload clears one', async () => {
       await pub.publish('r/a', 'A', { qos: 1, retain: true });
       await pub.publish('r/b', 'B', { qos: 1, retain: true });

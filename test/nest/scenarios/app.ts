@@ -109,6 +109,16 @@ export class EventsController {
     record('typed', data, ctx);
   }
 
+  @EventPattern<string>('overlap/+/c')
+  overlapC(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
+    record('overlapC', data, ctx);
+  }
+
+  @EventPattern<string>('overlap/b/+')
+  overlapB(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
+    record('overlapB', data, ctx);
+  }
+
   @EventPattern<string>('payload/+')
   payload(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
     record('payload', data, ctx);
