@@ -193,7 +193,11 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     return this.client as T;
   }
 
-  /** Registers a listener for a driver event (`connect`, `disconnect`, `reconnecting`, `status`, `error`); works before `connect()`. */
+  /**
+   * Registers a listener for a driver event (`connect`, `disconnect`, `reconnecting`, `status`, `error`). Works
+   * before `connect()`: it is attached as soon as the driver client exists, so it sees every later reconnect; the
+   * initial connection is reported by `connect()` resolving and by `status`.
+   */
   override on<
     EventKey extends keyof MqttAsyncClientEvents = keyof MqttAsyncClientEvents,
     EventCallback extends MqttAsyncClientEvents[EventKey] = MqttAsyncClientEvents[EventKey],
