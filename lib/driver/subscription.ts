@@ -1,3 +1,4 @@
+import { Fifo } from './fifo.js';
 import type { MqttMessage, Subscription } from './types.js';
 
 /**
@@ -10,7 +11,7 @@ export class MessageSubscription implements Subscription {
   granted: readonly number[] = [];
   readonly subscriptionIdentifier?: number;
   dropped = 0;
-  private readonly queue: MqttMessage[] = [];
+  private readonly queue = new Fifo<MqttMessage>();
   private readonly waiters: ((r: IteratorResult<MqttMessage>) => void)[] = [];
   private ended = false;
 

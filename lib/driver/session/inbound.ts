@@ -1,3 +1,5 @@
+import { Fifo } from '../fifo.js';
+
 /** One inbound QoS>0 PUBLISH waiting for its acknowledgement. */
 interface PendingAck {
   packetId: number;
@@ -13,7 +15,9 @@ interface PendingAck {
  * QoS 2 packet ids awaiting PUBREL are remembered so a retransmission is not delivered twice.
  */
 export class InboundAcks {
-  private readonly pending: PendingAck[] = [];
+  private readonly pending = new Fifo<PendingAck>();
+  /** Packet ids of the QoS 2 entries in `pending`, for an O(1) duplicate check. */
+  private readonly pendingQos2 = new Set<number>();
   /** QoS 2 packet ids that got PUBREC and wait for PUBREL. */
   readonly awaitingRelease = new Set<number>();
 
@@ -25,12 +29,12 @@ export class InboundAcks {
   }
 
   isDuplicateQos2(packetId: number): boolean {
-    return this.awaitingRelease.has(packetId) || this.pending.some((p) => p.packetId === packetId && p.qos === 2);
+    return this.awaitingRelease.has(packetId) || this.pendingQos2.has(packetId);
   }
 
   track(packetId: number, qos: 1 | 2, holders: number): PendingAck {
     const entry: PendingAck = { packetId, qos, holders: Math.max(holders, 1) };
-    this.pending.push(entry);
+    this.enqueue(entry);
     return entry;
   }
 
@@ -42,9 +46,15 @@ export class InboundAcks {
     this.flush();
   }
 
+  private enqueue(entry: PendingAck): void {
+    this.pending.push(entry);
+    if (entry.qos === 2) this.pendingQos2.add(entry.packetId);
+  }
+
   private flush(): void {
-    while (this.pending.length > 0 && this.pending[0].holders <= 0) {
+    while (this.pending.length > 0 && (this.pending.peek() as PendingAck).holders <= 0) {
       const e = this.pending.shift() as PendingAck;
+      if (e.qos === 2) this.pendingQos2.delete(e.packetId);
       const code = e.reasonCode ?? 0;
       if (e.qos === 2 && code < 0x80) this.awaitingRelease.add(e.packetId);
       this.send(e.qos, e.packetId, code);
@@ -58,7 +68,8 @@ export class InboundAcks {
    */
   reset(): void {
     for (const e of this.pending) this.carried.set(e.packetId, e);
-    this.pending.length = 0;
+    this.pending.clear();
+    this.pendingQos2.clear();
   }
 
   /** The session was not resumed: the broker resends nothing, so carried entries are void. */
@@ -77,7 +88,7 @@ export class InboundAcks {
     if (!e) return false;
     this.carried.delete(packetId);
     if (!dup || e.qos !== qos) return false;
-    this.pending.push(e);
+    this.enqueue(e);
     this.flush();
     return true;
   }

@@ -1,5 +1,6 @@
 import type { AckProperties, PublishPacket } from '../codec/packets.js';
 import { MqttDisconnectedError, MqttPublishError } from '../errors.js';
+import { Fifo } from '../fifo.js';
 import type { PublishResult } from '../types.js';
 import { PacketIds } from './packet-ids.js';
 
@@ -20,7 +21,7 @@ interface InFlight {
 export class Outbound {
   readonly ids = new PacketIds();
   private readonly inFlight = new Map<number, InFlight>();
-  private readonly waiting: InFlight[] = [];
+  private readonly waiting = new Fifo<InFlight>();
   receiveMaximum = 65535;
   /** Bound on locally queued publishes (beyond the in-flight window). */
   maxQueued = 100_000;
@@ -104,7 +105,7 @@ export class Outbound {
         e.stage = 'publish';
         e.packet.dup = false;
       }
-      this.waiting.unshift(...entries);
+      this.waiting.unshiftAll(entries);
     }
     this.pump();
   }
@@ -112,7 +113,7 @@ export class Outbound {
   rejectAll(message: string): void {
     const all = [...this.inFlight.values(), ...this.waiting];
     this.inFlight.clear();
-    this.waiting.length = 0;
+    this.waiting.clear();
     for (const e of all) {
       if (e.packet.packetId) this.ids.release(e.packet.packetId);
       e.reject(new MqttDisconnectedError(message));
