@@ -13,6 +13,7 @@ import type { MqttAsyncServerOptions } from '../options.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
 import { AckSequencer } from './ack-sequencer.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
+import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
 
 /** Emitted once per received message after its handlers settled and its replies and acks were sent. */
@@ -70,6 +71,10 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private stopConsuming: () => void = () => {};
   private stopped: Promise<void> = Promise.resolve();
   private readonly dispatcher: MessageDispatcher;
+  /** Replies and dead letters are handed to the driver without holding a handler slot until their PUBACK. */
+  private readonly publisher = new HandedOffPublisher((err, topic) =>
+    this.logger.error(`Publish to '${topic}' failed: ${describe(err)}`),
+  );
 
   constructor(readonly options: MqttAsyncServerOptions) {
     super();
@@ -80,7 +85,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       },
       options,
       logger: this.logger,
-      client: () => this.unwrap(),
+      client: () => this.publisher.wrap(this.unwrap()),
       toObservable: (result) => this.transformToObservable(result),
     });
   }
@@ -223,7 +228,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const expired = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeout);
     });
-    const outcome = await Promise.race([Promise.allSettled([...this.running]), expired]);
+    const drained = Promise.allSettled([...this.running]).then(() => this.publisher.settled());
+    const outcome = await Promise.race([drained, expired]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.logger.warn?.(`close(): ${this.running.size} handler(s) still running after ${timeout} ms; disconnecting`);

@@ -1,0 +1,69 @@
+import type { MqttDriverClient, PublishOptions, PublishResult } from '../../driver/index.js';
+
+/** Unconfirmed publishes allowed before `publish()` waits for its own confirmation again. */
+export const MAX_UNCONFIRMED_PUBLISHES = 1_000;
+
+/**
+ * The driver client as the dispatcher sees it: `publish()` resolves once the PUBLISH was handed to the driver
+ * (which keeps publishes in order and resends them within the session), not when the broker confirmed it.
+ * A handler's concurrency slot is then free as soon as its replies left: waiting a PUBACK round trip per
+ * message capped a `concurrency: 1` RPC handler at one request per broker round trip.
+ *
+ * Confirmations are still tracked: a failure is reported to `onError`, `settled()` lets `close()` wait for
+ * them, and beyond {@link MAX_UNCONFIRMED_PUBLISHES} a publish waits for its own confirmation (backpressure
+ * instead of an unbounded queue).
+ */
+export class HandedOffPublisher {
+  private readonly unconfirmed = new Set<Promise<unknown>>();
+  private wrapped: MqttDriverClient | undefined;
+  private target: MqttDriverClient | undefined;
+
+  constructor(private readonly onError: (err: unknown, topic: string) => void) {}
+
+  /** `client` with `publish()` replaced; every other member is the client's own. */
+  wrap(client: MqttDriverClient): MqttDriverClient {
+    if (this.target === client && this.wrapped) return this.wrapped;
+    const publish = (topic: string, payload: string | Uint8Array, options?: PublishOptions) =>
+      this.publish(client, topic, payload, options);
+    this.target = client;
+    this.wrapped = new Proxy(client, {
+      get(target, property) {
+        if (property === 'publish') return publish;
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return this.wrapped;
+  }
+
+  private async publish(
+    client: MqttDriverClient,
+    topic: string,
+    payload: string | Uint8Array,
+    options?: PublishOptions,
+  ): Promise<PublishResult> {
+    const confirmed = client.publish(topic, payload, options);
+    if (this.unconfirmed.size >= MAX_UNCONFIRMED_PUBLISHES) return confirmed;
+    const tracked: Promise<void> = confirmed.then(
+      () => {
+        this.unconfirmed.delete(tracked);
+      },
+      (err: unknown) => {
+        this.unconfirmed.delete(tracked);
+        this.onError(err, topic);
+      },
+    );
+    this.unconfirmed.add(tracked);
+    return { reasonCode: 0 };
+  }
+
+  /** Publishes handed off and not yet confirmed (or failed). */
+  get pending(): number {
+    return this.unconfirmed.size;
+  }
+
+  /** Resolves once every publish handed off so far was confirmed or failed. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.unconfirmed]);
+  }
+}
