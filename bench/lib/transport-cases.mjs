@@ -4,9 +4,16 @@
  *  rpc:    ClientProxy.send() → @MessagePattern with CALLERS concurrent callers (rate, p50, p99 latency)
  *  events: ClientProxy.emit() at QoS 1 from the same process → @EventPattern, handled/s at the server
  */
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, timeout } from 'rxjs';
 import { connect } from '../../dist/driver/index.js';
-import { Counter, createClient, createEventApp, createRpcApp, qos1Event } from './transport-apps.mjs';
+import {
+  Counter,
+  createClient,
+  createEventApp,
+  createRpcApp,
+  holdReplySubscription,
+  qos1Event,
+} from './transport-apps.mjs';
 
 export const CALLERS = Number(process.env.CALLERS ?? 100);
 /** The JSON body every case sends (about 60 bytes on the wire as the payload). */
@@ -57,22 +64,36 @@ export async function drainRound(url, contender, round, n) {
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
+/** Milliseconds a call may take before it counts as failed (the built-in ClientMqtt has no reply timeout). */
+const CALL_TIMEOUT = 5_000;
+
+/** `total` calls from CALLERS concurrent callers; failed (or timed-out) calls are counted, not timed. */
 async function callers(total, call) {
-  const latencies = new Float64Array(total);
+  const latencies = [];
   let issued = 0;
+  let failed = 0;
   const worker = async () => {
     while (issued < total) {
       const i = issued++;
       const t = now();
-      await call(i);
-      latencies[i] = now() - t;
+      try {
+        await call(i);
+        latencies.push(now() - t);
+      } catch {
+        failed++;
+      }
     }
   };
   const t0 = now();
   await Promise.all(Array.from({ length: CALLERS }, worker));
   const ms = now() - t0;
-  latencies.sort();
-  return { rate: (total * 1000) / ms, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: ((total - failed) * 1000) / ms,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    failed,
+  };
 }
 
 /** Starts the RPC app and a client; returns `round(total)` and `stop()`. */
@@ -81,14 +102,16 @@ export async function rpcSetup(url, contender) {
   const app = await createRpcApp(contender, url, topic);
   await app.listen();
   const client = await createClient(contender, url);
+  const hold = contender === 'builtin' ? holdReplySubscription(client, topic) : undefined;
   const call = async (i) => {
-    const reply = await firstValueFrom(client.send(topic, body(i)));
+    const reply = await firstValueFrom(client.send(topic, body(i)).pipe(timeout(CALL_TIMEOUT)));
     if (reply?.seq !== i) throw new Error(`${contender}: reply ${JSON.stringify(reply)} does not match request ${i}`);
   };
   await callers(Math.min(500, CALLERS * 5), call); // warm-up (and the built-in's reply subscription)
   return {
     round: (total) => callers(total, call),
     stop: async () => {
+      hold?.unsubscribe();
       await client.close();
       await app.close();
     },
