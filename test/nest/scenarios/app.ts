@@ -175,6 +175,13 @@ export class AckController {
     if (data.fail) throw new Error('job failed');
   }
 
+  @EventPattern<string>('jobs/gated/+', { qos: 1, ack: 'after' })
+  async gated(@Payload() data: unknown, @Ctx() ctx: MqttAsyncContext) {
+    gate.inside++;
+    await gate.opened;
+    record('gated', data, ctx);
+  }
+
   @EventPattern<string>('jobs/manual/+', { qos: 1, ack: 'manual' })
   async manual(@Payload() data: { ack?: boolean }, @Ctx() ctx: MqttAsyncContext) {
     record('manual', data, ctx);

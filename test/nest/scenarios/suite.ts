@@ -236,6 +236,33 @@ export function runScenarios(makeWorld: WorldFactory): void {
       if (world.unacked) expect(world.unacked().map((u) => u.topic)).toEqual(['jobs/manual/2', 'jobs/manual/3']);
     });
 
+    it('close() lets a running handler finish and sends its ack: nothing comes back to the resumed session', async () => {
+      const session = { clientId: `close-${version}-${Date.now()}`, cleanStart: false, sessionExpiryInterval: 300 };
+      const first = await startApp(world, [AckController], session);
+      gate.reset();
+      const handled = world.publish('jobs/gated/1', 1);
+      await eventually(() => gate.inside === 1, 'the handler to start');
+      const closing = first.app.close();
+      gate.release?.();
+      await closing;
+      await handled;
+      if (world.unacked) expect(world.unacked()).toEqual([]);
+      await startApp(world, [AckController], session);
+      await world.publish('jobs/gated/2', 2);
+      expect(seenBy('gated').map((s) => [s.topic, s.dup])).toEqual([
+        ['jobs/gated/1', false],
+        ['jobs/gated/2', false],
+      ]);
+    });
+
+    it('runs a @MessagePattern handler for a message without Response Topic; the result goes nowhere', async () => {
+      const { handled } = await startApp(world, [RpcController]);
+      await world.publish('math/add', [1, 2]);
+      expect(handled.map((h) => [h.topic, h.error])).toEqual([['math/add', undefined]]);
+      await world.publish('devices/special/cmd', {});
+      expect(handled).toHaveLength(2);
+    });
+
     it('gives each message of a shared group to exactly one member', async () => {
       const a = await startApp(world, [SharedController]);
       const b = await startApp(world, [SharedController]);
@@ -256,6 +283,9 @@ export function runScenarios(makeWorld: WorldFactory): void {
         const reply = await outside.request('math/add', '[5,5]', { qos: 1, timeout: 5000 });
         expect(reply.payload.toString()).toBe('10');
         expect(reply.properties.contentType).toBe('application/json');
+        // Nest's wire format is opt-in on MQTT 5.
+        await startApp(world, [RpcController], { nestWireFormat: true, clientId: `nest-wire-${Date.now()}` });
+        expect(await world.request('math/add', [2, 3], { wire: 'nest' })).toBe(5);
       }
     });
   });
