@@ -156,11 +156,13 @@ describe('WebSocket transport: failures, backpressure, reconnect', () => {
   it('backpressure: a QoS 0 publish resolves only once the WebSocket buffer drained below the high-water mark', async () => {
     let gate = false;
     // The real `ws` WebSocket, reporting a full buffer while the gate is closed.
-    class GatedWebSocket extends WsWebSocket {
-      override get bufferedAmount(): number {
-        return gate ? 10_000_000 : super.bufferedAmount;
-      }
-    }
+    class GatedWebSocket extends WsWebSocket {}
+    const real = Object.getOwnPropertyDescriptor(WsWebSocket.prototype, 'bufferedAmount')?.get;
+    Object.defineProperty(GatedWebSocket.prototype, 'bufferedAmount', {
+      get(this: WsWebSocket) {
+        return gate ? 10_000_000 : (real?.call(this) as number);
+      },
+    });
     const client: MqttClient = await connect(broker.url, {
       webSocket: { implementation: GatedWebSocket as unknown as WebSocketConstructor, highWaterMark: 64 * 1024 },
     });
