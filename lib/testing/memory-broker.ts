@@ -108,10 +108,11 @@ export class MemoryBroker {
     const open = this.deliveries.remove((d) => d.client === client);
     if (session.persistent) {
       for (const f of session.filters.values()) f.owners = 0;
-      const seen = new Set<MemoryMessage>();
+      // One PUBLISH handed to several Subscriptions (3.1.1) is one message to resend.
+      const seen = new Set<BrokerPublish>();
       for (const m of [...open.map((d) => d.message), ...unread]) {
-        if (m.qos === 0 || seen.has(m)) continue;
-        seen.add(m);
+        if (m.qos === 0 || seen.has(m.source)) continue;
+        seen.add(m.source);
         session.held.push({ publish: m.source, qos: m.qos, retain: m.retain, dup: true });
       }
     } else {
@@ -148,8 +149,8 @@ export class MemoryBroker {
     client.session.removeFilters(sub.filters);
   }
 
-  /** Accepts a PUBLISH from `client`; returns how many subscriptions it was sent to. */
-  publish(client: MemoryClient, publish: BrokerPublish): number {
+  /** Accepts a PUBLISH (from `publish.publisher`); returns how many subscriptions it was sent to. */
+  publish(publish: BrokerPublish): number {
     this.observer.published?.(publish);
     if (publish.retain) {
       if (publish.payload.length === 0) this.retained.delete(publish.topic);
@@ -158,7 +159,6 @@ export class MemoryBroker {
     let count = 0;
     for (const session of this.sessions.values()) count += this.routePlain(session, publish);
     count += this.routeShared(publish);
-    void client;
     return count;
   }
 

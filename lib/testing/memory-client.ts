@@ -109,7 +109,7 @@ export class MemoryClient implements MqttDriverClient {
         ? Buffer.from(payload)
         : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const properties = this.protocolVersion === 5 ? { ...(options.properties ?? {}) } : {};
-    const sent = this.broker.publish(this, {
+    const sent = this.broker.publish({
       topic,
       payload: Buffer.from(bytes),
       qos,

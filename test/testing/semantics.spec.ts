@@ -47,6 +47,19 @@ describe('acknowledgements and sessions', () => {
     expect(broker.unacked()).toEqual([]);
   });
 
+  it('on 3.1.1 acknowledges a message handed to several Subscriptions once all of them acked', async () => {
+    const [pub, sub] = await pair(4);
+    const wide = await sub.subscribe('m/#', { qos: 1, ack: 'manual' });
+    const narrow = await sub.subscribe('m/a', { qos: 1, ack: 'manual' });
+    await pub.publish('m/a', '1', { qos: 1 });
+    const [[w], [n]] = await Promise.all([drain(wide, 1), drain(narrow, 1)]);
+    expect(broker.unacked().map((u) => u.topic)).toEqual(['m/a']);
+    await w!.ack();
+    expect(broker.unacked().map((u) => u.topic)).toEqual(['m/a']);
+    await n!.ack();
+    expect(broker.unacked()).toEqual([]);
+  });
+
   it('ends a clean session with its client: its unacknowledged messages are gone', async () => {
     const [pub, sub] = await pair();
     await sub.subscribe('x', { qos: 1, ack: 'manual' });
