@@ -1,0 +1,130 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { connect, type EnhancedAuthOptions, MqttConnectError, type Packet } from '../../lib/driver/index.js';
+import { type ChallengeBroker, METHOD, proof, startChallengeBroker } from './support/challenge-broker.js';
+
+const KEY = `key-${randomBytes(8).toString('hex')}`;
+
+/** A client-side `auth` option for the challenge broker; records the nonces it sent and the proofs it checked. */
+function challengeAuth(key: string) {
+  const nonces: Buffer[] = [];
+  let verified = 0;
+  const auth: EnhancedAuthOptions = {
+    method: METHOD,
+    data: () => {
+      const nonce = randomBytes(16);
+      nonces.push(nonce);
+      return nonce;
+    },
+    onAuth: (serverNonce, reasonCode) => {
+      expect(reasonCode).toBe(0x18);
+      return proof(key, serverNonce ?? Buffer.alloc(0), nonces.at(-1) as Buffer);
+    },
+    onSuccess: (serverProof) => {
+      const expected = proof(key, nonces.at(-1) as Buffer);
+      if (!serverProof || serverProof.length !== expected.length || !timingSafeEqual(serverProof, expected)) {
+        throw new Error('the broker could not prove it knows the key');
+      }
+      verified++;
+    },
+  };
+  return { auth, nonces, verified: () => verified };
+}
+
+const types = (packets: Packet[]) => packets.map((p) => (p.type === 'auth' ? `auth:${p.reasonCode}` : p.type));
+
+describe('MQTT 5 enhanced authentication (AUTH exchange) against a scripted broker', () => {
+  let broker: ChallengeBroker | undefined;
+  afterEach(async () => {
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  it('a two-round challenge/response connects; the broker proof is checked in onSuccess', async () => {
+    broker = await startChallengeBroker({ key: KEY, rounds: 2 });
+    const { auth, verified } = challengeAuth(KEY);
+    const client = await connect(broker.url, { auth, reconnect: false });
+    expect(verified()).toBe(1);
+    await expect(client.publish('a/b', 'x', { qos: 1 })).resolves.toMatchObject({ reasonCode: 0 });
+    await client.disconnect();
+    const packets = broker.connections[0] as Packet[];
+    expect(types(packets).slice(0, 3)).toEqual(['connect', 'auth:24', 'auth:24']);
+    const connectPacket = packets[0] as Extract<Packet, { type: 'connect' }>;
+    expect(connectPacket.properties?.authenticationMethod).toBe(METHOD);
+    // Every AUTH we sent names the method, as the spec requires.
+    for (const p of packets.filter((x) => x.type === 'auth'))
+      expect((p as Extract<Packet, { type: 'auth' }>).properties?.authenticationMethod).toBe(METHOD);
+  });
+
+  it('each reconnect runs the whole exchange again with fresh data', async () => {
+    broker = await startChallengeBroker({ key: KEY, rounds: 1 });
+    const { auth, nonces, verified } = challengeAuth(KEY);
+    const client = await connect(broker.url, { auth, reconnect: { initialDelay: 10 } });
+    const reconnected = new Promise<void>((resolve) => client.on('connect', () => resolve()));
+    broker.cutAll();
+    await reconnected;
+    expect(verified()).toBe(2);
+    expect(nonces).toHaveLength(2);
+    expect(nonces[0]?.equals(nonces[1] as Buffer)).toBe(false);
+    await client.disconnect();
+  });
+
+  it('a wrong proof → the broker refuses with 0x87 → MqttConnectError, the key never in the message', async () => {
+    broker = await startChallengeBroker({ key: KEY });
+    const wrongKey = `wrong-${randomBytes(8).toString('hex')}`;
+    const err = await connect(broker.url, { auth: challengeAuth(wrongKey).auth }).catch((e) => e);
+    expect(err).toBeInstanceOf(MqttConnectError);
+    expect((err as MqttConnectError).reasonCode).toBe(0x87);
+    expect(String((err as Error).stack)).not.toContain(wrongKey);
+  });
+
+  it('a method the broker does not know → MqttConnectError 0x8C "bad authentication method"', async () => {
+    broker = await startChallengeBroker({ key: KEY });
+    const err = await connect(broker.url, {
+      auth: { method: 'SCRAM-SHA-1', onAuth: () => undefined },
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(MqttConnectError);
+    expect((err as MqttConnectError).reasonCode).toBe(0x8c);
+    expect((err as Error).message).toMatch(/bad authentication method: check auth\.method/);
+  });
+
+  it('an impostor broker (wrong server proof) is rejected by onSuccess', async () => {
+    broker = await startChallengeBroker({ key: KEY, serverKey: 'not-the-key' });
+    const err = await connect(broker.url, { auth: challengeAuth(KEY).auth, reconnect: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(MqttConnectError);
+    expect((err as Error).message).toMatch(/rejected the broker in onSuccess/);
+    expect(((err as Error).cause as Error).message).toMatch(/could not prove/);
+  });
+
+  it('onAuth throwing aborts the connect with MqttConnectError carrying the cause', async () => {
+    broker = await startChallengeBroker({ key: KEY });
+    const err = await connect(broker.url, {
+      auth: {
+        method: METHOD,
+        onAuth: () => {
+          throw new Error('token service down');
+        },
+      },
+      reconnect: false,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(MqttConnectError);
+    expect((err as Error).message).toMatch(/failed in onAuth/);
+    expect(((err as Error).cause as Error).message).toBe('token service down');
+  });
+
+  it('an AUTH we never asked for (no auth option) is a protocol error, not a crash', async () => {
+    broker = await startChallengeBroker({ key: KEY });
+    const err = await connect(broker.url, {
+      connectProperties: { authenticationMethod: METHOD },
+      reconnect: false,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(MqttConnectError);
+    expect((err as Error).message).toMatch(/no enhanced authentication was requested/);
+  });
+
+  it('auth on MQTT 3.1.1 is refused before any I/O', async () => {
+    await expect(
+      connect('mqtt://127.0.0.1:1', { protocolVersion: 4, auth: { method: METHOD, onAuth: () => undefined } }),
+    ).rejects.toThrow(/needs MQTT 5/);
+  });
+});
