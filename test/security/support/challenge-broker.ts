@@ -48,8 +48,8 @@ export async function startChallengeBroker(options: ChallengeBrokerOptions): Pro
     connections.push(received);
     const decoder = new PacketDecoder({ protocolVersion: 5 });
     const send = (p: Packet) => socket.write(encodePacket(p, 5));
-    let clientNonce = Buffer.alloc(0);
-    let serverNonce = Buffer.alloc(0);
+    let clientNonce: Buffer = Buffer.alloc(0);
+    let serverNonce: Buffer = Buffer.alloc(0);
     let round = 0;
     const challenge = () => {
       serverNonce = randomBytes(16);
