@@ -73,6 +73,7 @@ export class MemoryClient implements MqttDriverClient {
           ? { assignedClientIdentifier: connack.assignedClientIdentifier }
           : {}
         : undefined;
+    // The driver's own request/response logic; it only uses protocolVersion, options, subscribe() and publish().
     this.requests = new Requests(this as unknown as MqttClient, randomBytes(6).toString('hex'));
   }
 
