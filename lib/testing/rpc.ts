@@ -17,6 +17,7 @@ import {
   REPLY_FINAL_PROPERTY,
   REPLY_MARKER_PROPERTY,
 } from '../nest/index.js';
+import { realTimers } from './real-timers.js';
 
 /** The handler answered with an error (a thrown error, an `RpcException`, a failed validation). */
 export class MqttAsyncRpcError extends Error {
@@ -57,7 +58,7 @@ async function collect(
   const iterator = sub[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeout);
+    timer = realTimers.setTimeout(() => resolve('timeout'), timeout);
   });
   let last: unknown;
   try {
@@ -72,7 +73,7 @@ async function collect(
       if (step.done) return last;
     }
   } finally {
-    clearTimeout(timer);
+    realTimers.clearTimeout(timer);
     await sub.unsubscribe().catch(() => undefined);
   }
 }

@@ -1,8 +1,9 @@
 import { MqttTimeoutError } from '../driver/index.js';
 import type { MemoryClient } from './memory-client.js';
 import type { MemoryMessage } from './memory-message.js';
+import { realTimers } from './real-timers.js';
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const nextTurn = () => new Promise<void>((resolve) => realTimers.setImmediate(resolve));
 
 /**
  * Knows which messages delivered to observed servers have not been handled yet, so `publish()` can resolve
@@ -54,7 +55,7 @@ export class SettleTracker {
   async idle(timeout: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeout);
+      timer = realTimers.setTimeout(() => resolve('timeout'), timeout);
     });
     try {
       for (;;) {
@@ -70,7 +71,7 @@ export class SettleTracker {
         if (this.pending.size === 0 && this.epoch === epoch) return;
       }
     } finally {
-      clearTimeout(timer);
+      realTimers.clearTimeout(timer);
     }
   }
 

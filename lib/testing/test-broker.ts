@@ -9,6 +9,7 @@ import {
 } from '../nest/index.js';
 import { MemoryBroker, type MemoryConnectOptions } from './memory-broker.js';
 import type { MemoryMessage } from './memory-message.js';
+import { realTimers } from './real-timers.js';
 import {
   matching,
   type PublishedRecord,
@@ -214,13 +215,13 @@ export class MqttAsyncTestBroker {
         done();
         resolve(record);
       };
-      const timer = setTimeout(() => {
+      const timer = realTimers.setTimeout(() => {
         done();
         const what = typeof filter === 'string' ? `on '${filter}'` : 'matching the predicate';
         reject(new MqttTimeoutError(`No message ${what} was published within ${timeout} ms`));
       }, timeout);
       const done = () => {
-        clearTimeout(timer);
+        realTimers.clearTimeout(timer);
         this.waiters.delete(waiter);
       };
       this.waiters.add(waiter);
@@ -247,6 +248,11 @@ export class MqttAsyncTestBroker {
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  /** `await using broker = new MqttAsyncTestBroker()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async shutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Controller, type INestMicroservice, Inject, Module } from '@nestjs/common';
 import { type ClientProxy, Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
@@ -143,6 +143,35 @@ describe('acks and properties', () => {
     await start(4);
     await broker.publish('props/a', 1, { userProperties: { k: 'v' } });
     expect(log).toEqual(['{}']);
+  });
+});
+
+describe('Nest testing setups', () => {
+  it('keeps working under jest fake timers (Nest replies need the real process.nextTick)', async () => {
+    await start();
+    jest.useFakeTimers({ doNotFake: ['nextTick'] });
+    try {
+      await broker.publish('props/a', 7);
+      expect(log).toEqual(['{}']);
+      expect(await broker.request('calc/double', 2)).toBe(4);
+      await expect(broker.waitFor('never', { timeout: 10 })).rejects.toThrow(MqttTimeoutError);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('runs a hybrid app: connectMicroservice + startAllMicroservices', async () => {
+    log.length = 0;
+    broker = new MqttAsyncTestBroker();
+    const moduleRef = await Test.createTestingModule({ imports: [FlowModule] })
+      .useMocker((token) => (token === 'MQTT' ? broker.createClient() : undefined))
+      .compile();
+    const http = moduleRef.createNestApplication({ logger: false });
+    http.connectMicroservice({ strategy: broker.createServer() });
+    await http.startAllMicroservices();
+    await http.init();
+    app = http as unknown as INestMicroservice;
+    expect(await broker.request('calc/double', 8)).toBe(16);
   });
 });
 
