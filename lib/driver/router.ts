@@ -4,7 +4,7 @@ import { MqttDisconnectedError, MqttProtocolError, MqttSubscribeError } from './
 import type { InboundMessage } from './message.js';
 import { MessageSubscription } from './subscription.js';
 import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
-import { topicMatches, validateTopicFilter } from './topic.js';
+import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
 import type { SubscribeOptions, Subscription } from './types.js';
 
 interface Entry {
@@ -196,10 +196,14 @@ export class Router {
 
   /** Re-makes every subscription when the broker lost the session. */
   onConnected(sessionPresent: boolean): void {
-    if (sessionPresent) return;
     for (const { id, filters } of this.table.current()) {
-      const options = this.table.ownersOf(filters[0] as string).at(-1)?.options ?? {};
-      this.subscribePacket(filters, options, id).catch((err: Error) => this.client.fail(err));
+      // Shared filters are re-made even on a resumed session: mosquitto 2.0 restores a persisted session after a
+      // restart WITHOUT its shared subscriptions (the group member went deaf). Re-subscribing a shared filter has
+      // no side effect: shared subscriptions never get retained messages (4.8.2).
+      const resend = sessionPresent ? filters.filter((f) => parseSharedFilter(f).group !== undefined) : filters;
+      if (resend.length === 0) continue;
+      const options = this.table.ownersOf(resend[0] as string).at(-1)?.options ?? {};
+      this.subscribePacket(resend, options, id).catch((err: Error) => this.client.fail(err));
     }
   }
 
