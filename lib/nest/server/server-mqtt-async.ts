@@ -15,6 +15,7 @@ import { AckSequencer } from './ack-sequencer.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
+import { StopSignal } from './stop-signal.js';
 
 /** Emitted once per received message after its handlers settled and its replies and acks were sent. */
 export interface MessageHandledEvent {
@@ -162,24 +163,21 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   }
 
   private consumeAll(): void {
-    let stop!: () => void;
-    const stopSignal = new Promise<'stop'>((resolve) => {
-      stop = () => resolve('stop');
-    });
-    this.stopConsuming = stop;
+    const stop = new StopSignal();
+    this.stopConsuming = () => stop.stop();
     const groups = this.router.groups();
-    this.stopped = Promise.all(this.subscriptions.map((sub, i) => this.consume(groups[i]!, sub, stopSignal))).then(
+    this.stopped = Promise.all(this.subscriptions.map((sub, i) => this.consume(groups[i]!, sub, stop))).then(
       () => undefined,
     );
   }
 
-  private async consume(group: SubscriptionGroup<MessageHandler>, sub: Subscription, stop: Promise<'stop'>) {
+  private async consume(group: SubscriptionGroup<MessageHandler>, sub: Subscription, stop: StopSignal) {
     const iterator = sub[Symbol.asyncIterator]();
     const slots = new Semaphore(group.options.concurrency);
     const sequencer = new AckSequencer((err) => this.logger.error(`Ack failed: ${describe(err)}`));
     for (;;) {
-      if ((await Promise.race([slots.acquire(), stop])) === 'stop') return;
-      const next = await Promise.race([iterator.next(), stop]);
+      if ((await stop.race(slots.acquire())) === 'stop') return;
+      const next = await stop.race(iterator.next());
       if (next === 'stop' || next.done) {
         slots.release();
         return;
