@@ -1,12 +1,13 @@
 import { MqttClient } from './client.js';
 import { MqttConnectError } from './errors.js';
-import { validateConnectOptions } from './transport/index.js';
+import { redactUrl, takeUrlCredentials, validateConnectOptions } from './transport/index.js';
 import type { MqttClientOptions } from './types.js';
 
 /**
  * Connects to `mqtt://host[:1883]`, `mqtts://host[:8883]`, `ws://host[:80]/path` or `wss://host[:443]/path` and
  * resolves once CONNACK accepted the session.
  * Rejects with `MqttConnectError` (carrying the CONNACK reason code) after `reconnect.maxAttempts` attempts.
+ * User info in the URL (`mqtt://user:password@host`) is used as username/password unless the options set them.
  */
 export async function connect(url: string, options: MqttClientOptions = {}): Promise<MqttClient> {
   let parsed: URL;
@@ -14,11 +15,11 @@ export async function connect(url: string, options: MqttClientOptions = {}): Pro
     parsed = new URL(url);
   } catch {
     throw new MqttConnectError(
-      `Invalid broker URL ${url.replace(/\/\/[^@/]*@/, '//***@')}: expected mqtt://, mqtts://, ws:// or wss://host:port`,
+      `Invalid broker URL ${redactUrl(url)}: expected mqtt://, mqtts://, ws:// or wss://host:port`,
     );
   }
   validateConnectOptions(parsed, options);
-  const client = new MqttClient(parsed, options);
+  const client = new MqttClient(parsed, hideCredentials(parsed, options));
   try {
     await client.connection.start();
   } catch (err) {
@@ -26,4 +27,16 @@ export async function connect(url: string, options: MqttClientOptions = {}): Pro
     throw err;
   }
   return client;
+}
+
+/**
+ * `mqtt://user:password@host`: the URL's credentials apply unless the options give their own. The password is
+ * moved out of the URL and the options into a `credentials` closure, so neither `client.url` nor
+ * `client.options` shows it when logged or inspected.
+ */
+function hideCredentials(url: URL, options: MqttClientOptions): MqttClientOptions {
+  const fromUrl = takeUrlCredentials(url);
+  const { username = fromUrl.username, password = fromUrl.password, ...rest } = options;
+  if (rest.credentials || (username === undefined && password === undefined)) return rest;
+  return { ...rest, credentials: async () => ({ username, password }) };
 }

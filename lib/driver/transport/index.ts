@@ -5,6 +5,7 @@ import { openWebSocket } from './websocket.js';
 
 export { answerAuth, authConnectProperties, checkAuthSuccess } from './auth.js';
 export { connectErrorFrom, isPermanentTransportError } from './errors.js';
+export { redactUrl, takeUrlCredentials } from './url.js';
 
 /** URL schemes `connect()` opens without a custom `transport`. */
 export const SUPPORTED_SCHEMES: readonly string[] = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];

@@ -10,6 +10,7 @@ import {
   type MqttDriverClient,
   type MqttMessage,
   type PublishProperties,
+  redactUrl,
   type Subscription,
 } from '../../driver/index.js';
 import type { MqttAsyncClientOptions } from '../options.js';
@@ -98,9 +99,12 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       client = await connector(this.options.url, this.driverOptions());
     } catch (err) {
       this._status$.next('closed');
-      throw new Error(`ClientMqttAsync could not connect to ${this.options.url}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new Error(
+        `ClientMqttAsync could not connect to ${redactUrl(this.options.url)}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     client.on('status', (status) => this._status$.next(status));
     client.on('error', (err) => this.log.error(`MQTT client error: ${err.message}`));

@@ -9,6 +9,7 @@ import type {
   Subscription,
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
+import { redactUrl } from '../../driver/index.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
 import { AckSequencer } from './ack-sequencer.js';
@@ -112,7 +113,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     this._status$.next('connecting');
     const client = await connector(this.options.url, this.clientOptions()).catch((err: unknown) => {
       this._status$.next('closed');
-      throw new Error(`ServerMqttAsync could not connect to ${this.options.url}: ${describe(err)}`, { cause: err });
+      throw new Error(`ServerMqttAsync could not connect to ${redactUrl(this.options.url)}: ${describe(err)}`, {
+        cause: err,
+      });
     });
     this.mqttClient = client;
     client.on('status', (status) => this._status$.next(status));
