@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { types } from 'node:util';
 import { MqttConnectError } from '../errors.js';
 import type { MqttClientOptions, MqttTransportStream, WebSocketConstructor, WebSocketLike } from '../types.js';
 import { connectErrorFrom } from './errors.js';
@@ -47,7 +48,13 @@ export class WebSocketStream extends EventEmitter implements MqttTransportStream
       if (callback) process.nextTick(callback, new Error('WebSocket is closed'));
       return false;
     }
-    this.ws.send(chunk);
+    try {
+      this.ws.send(chunk);
+    } catch (err) {
+      this.destroy(err as Error);
+      if (callback) process.nextTick(callback, err as Error);
+      return false;
+    }
     const below = this.ws.bufferedAmount <= this.highWaterMark;
     if (below && this.waiting.length === 0) {
       if (callback) process.nextTick(callback);
@@ -73,7 +80,8 @@ export class WebSocketStream extends EventEmitter implements MqttTransportStream
 
   private onMessage(data: unknown): void {
     if (this.closed) return;
-    if (data instanceof ArrayBuffer) this.emit('data', Buffer.from(data));
+    // util.types, not instanceof: the WebSocket may live in another realm (Node's internal undici, test VMs).
+    if (types.isAnyArrayBuffer(data)) this.emit('data', Buffer.from(data));
     else if (ArrayBuffer.isView(data)) this.emit('data', Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     else this.destroy(new Error('Received a text WebSocket frame: MQTT over WebSocket must use binary frames'));
   }
@@ -146,7 +154,8 @@ export async function openWebSocket(url: URL, options: MqttClientOptions): Promi
   } catch (err) {
     throw connectErrorFrom(err, url);
   }
-  ws.binaryType = 'arraybuffer';
+  // `ws` (an EventEmitter) can hand over Node Buffers without a copy; the WHATWG WebSocket only ArrayBuffers.
+  ws.binaryType = typeof (ws as { on?: unknown }).on === 'function' ? 'nodebuffer' : 'arraybuffer';
   const stream = new WebSocketStream(ws, options.webSocket?.highWaterMark);
   return new Promise((resolve, reject) => {
     let failure: Error | undefined;

@@ -188,7 +188,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       const message = next.value;
       const ticket = sequencer.enqueue(message);
       const work = this.dispatcher
-        .dispatch(group, message, ticket, sub.subscriptionIdentifier)
+        .dispatch(group, message, ticket)
         .then((error) => this.emitHandled(message, error))
         .catch((err) => this.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`))
         .finally(() => {
