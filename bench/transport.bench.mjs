@@ -28,23 +28,26 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 const round2 = (x) => Math.round(x * 100) / 100;
 
-/** Medians of each field over the rounds. */
+/** Medians of each field over the rounds; `failed` is summed. */
 function medians(results) {
   const out = {};
-  for (const key of Object.keys(results[0])) out[key] = median(results.map((r) => r[key]));
+  for (const key of Object.keys(results[0])) {
+    const values = results.map((r) => r[key]);
+    out[key] = key === 'failed' ? values.reduce((a, b) => a + b, 0) : median(values);
+  }
   return out;
 }
 
 /** Runs `round(contender, i)` ROUNDS times per contender, alternating, and returns the medians per contender. */
-async function alternate(round) {
-  const results = { ours: [], builtin: [] };
+async function alternate(round, contenders = CONTENDERS) {
+  const results = Object.fromEntries(contenders.map((c) => [c, []]));
   for (let i = 0; i < ROUNDS; i++) {
-    for (const contender of CONTENDERS) {
+    for (const contender of contenders) {
       globalThis.gc?.();
       results[contender].push(await round(contender, i));
     }
   }
-  return { ours: medians(results.ours), builtin: medians(results.builtin) };
+  return Object.fromEntries(contenders.map((c) => [c, medians(results[c])]));
 }
 
 async function benchDrain(url) {
@@ -52,38 +55,39 @@ async function benchDrain(url) {
 }
 
 /** Steady-state cases: one app + client per contender for all rounds. */
-async function benchSteady(setup, n) {
+async function benchSteady(setup, n, contenders = CONTENDERS) {
   const running = {};
-  for (const contender of CONTENDERS) running[contender] = await setup(contender);
+  for (const contender of contenders) running[contender] = await setup(contender);
   try {
-    return await alternate((contender) => running[contender].round(n));
+    return await alternate((contender) => running[contender].round(n), contenders);
   } finally {
-    for (const contender of CONTENDERS) await running[contender].stop();
+    for (const contender of contenders) await running[contender].stop();
   }
 }
 
-const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
-const fms = (x) => `${x.toFixed(2)} ms`.padStart(10);
-
 function print(drain, rpc, events) {
-  console.log(
-    `\n${'case'.padEnd(30)}${'n'.padStart(8)}${'ours/s'.padStart(10)}${'built-in/s'.padStart(11)}${'ratio'.padStart(8)}`,
-  );
-  const row = (name, n, r) =>
+  const head = `${'case'.padEnd(34)}${'n'.padStart(7)}${'ours'.padStart(11)}${'built-in'.padStart(11)}${'ratio'.padStart(7)}`;
+  console.log(`\n${head}`);
+  const line = (name, n, ours, builtin, f) =>
     console.log(
-      `${name.padEnd(30)}${String(n).padStart(8)}${fmt(r.ours.rate)} ${fmt(r.builtin.rate)}${String(ratio(r.ours.rate, r.builtin.rate)).padStart(8)}`,
+      `${name.padEnd(34)}${String(n).padStart(7)}${f(ours).padStart(11)}${f(builtin).padStart(11)}${String(ratio(ours, builtin)).padStart(7)}`,
     );
-  if (drain) row('(a) drain QoS 1', DRAIN, drain);
+  const perS = (x) => `${Math.round(x).toLocaleString('en-US')}/s`;
+  const ms = (x) => `${x.toFixed(2)} ms`;
+  if (drain) line('(a) drain QoS 1', DRAIN, drain.ours.rate, drain.builtin.rate, perS);
   if (rpc) {
-    row(`(b) rpc x${CALLERS} callers`, RPC_TOTAL, rpc);
-    console.log(
-      `${'    p50'.padEnd(38)}${fms(rpc.ours.p50)} ${fms(rpc.builtin.p50)}${String(ratio(rpc.ours.p50, rpc.builtin.p50)).padStart(8)}`,
-    );
-    console.log(
-      `${'    p99'.padEnd(38)}${fms(rpc.ours.p99)} ${fms(rpc.builtin.p99)}${String(ratio(rpc.ours.p99, rpc.builtin.p99)).padStart(8)}`,
-    );
+    for (const [name, key] of [
+      [`(b) rpc x${CALLERS}, ours QoS 1 (default)`, 'ours'],
+      [`(b) rpc x${CALLERS}, ours QoS 0`, 'ours-qos0'],
+    ]) {
+      line(name, RPC_TOTAL, rpc[key].rate, rpc.builtin.rate, perS);
+      line('      p50', '', rpc[key].p50, rpc.builtin.p50, ms);
+      line('      p99', '', rpc[key].p99, rpc.builtin.p99, ms);
+    }
+    const failed = Object.entries(rpc).filter(([, r]) => r.failed > 0);
+    for (const [name, r] of failed) console.log(`      ${name}: ${r.failed} call(s) unanswered within 5 s`);
   }
-  if (events) row('(c) events emit QoS 1', EVENTS, events);
+  if (events) line('(c) events emit QoS 1', EVENTS, events.ours.rate, events.builtin.rate, perS);
 }
 
 function nestVersion() {
@@ -92,7 +96,12 @@ function nestVersion() {
 }
 
 function results(drain, rpc, events) {
-  const rpcOut = (r) => ({ roundTripsPerSecond: r.rate, p50Ms: round2(r.p50), p99Ms: round2(r.p99) });
+  const rpcOut = (r) => ({
+    roundTripsPerSecond: r.rate,
+    p50Ms: round2(r.p50),
+    p99Ms: round2(r.p99),
+    unanswered: r.failed,
+  });
   return {
     benchmark:
       "transport: ours (ServerMqttAsync/ClientMqttAsync) vs Nest's built-in Transport.MQTT against mosquitto on loopback",
@@ -117,6 +126,12 @@ function results(drain, rpc, events) {
       p99Ratio: ratio(rpc.ours.p99, rpc.builtin.p99),
       target: 'throughputRatio >= 2.5 and p99Ratio <= 0.25',
       met: rpc.ours.rate >= 2.5 * rpc.builtin.rate && rpc.ours.p99 <= 0.25 * rpc.builtin.p99,
+      sameQos: {
+        note: "ours with ClientMqttAsync { qos: 0 }, the built-in ClientMqtt's default (no PUBACKs either way)",
+        ours: rpcOut(rpc['ours-qos0']),
+        throughputRatio: ratio(rpc['ours-qos0'].rate, rpc.builtin.rate),
+        p99Ratio: ratio(rpc['ours-qos0'].p99, rpc.builtin.p99),
+      },
     },
     events: {
       messages: EVENTS,
@@ -150,7 +165,9 @@ async function main() {
   try {
     console.log(`transport bench${quick ? ' (quick)' : ''}: mosquitto on ${broker.url}, ${ROUNDS} round(s), median`);
     const drain = part('drain') ? await benchDrain(broker.url) : undefined;
-    const rpc = part('rpc') ? await benchSteady((c) => rpcSetup(broker.url, c), RPC_TOTAL) : undefined;
+    const rpc = part('rpc')
+      ? await benchSteady((c) => rpcSetup(broker.url, c), RPC_TOTAL, ['ours', 'ours-qos0', 'builtin'])
+      : undefined;
     const events = part('events') ? await benchSteady((c) => eventsSetup(broker.url, c), EVENTS) : undefined;
     print(drain, rpc, events);
     if (only || quick) return;

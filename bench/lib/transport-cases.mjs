@@ -15,7 +15,7 @@ import {
   qos1Event,
 } from './transport-apps.mjs';
 
-export const CALLERS = Number(process.env.CALLERS ?? 100);
+export const CALLERS = 100;
 /** The JSON body every case sends (about 60 bytes on the wire as the payload). */
 export const body = (seq) => ({ seq, device: 'sensor-0001', temperature: 21.5, ok: true });
 const PAYLOAD = JSON.stringify(body(0));
@@ -23,7 +23,7 @@ const PAYLOAD = JSON.stringify(body(0));
 const now = () => performance.now();
 
 /** Protocol each contender speaks: ours MQTT 5; the built-in its default (MQTT.js default, 3.1.1). */
-export const PROTOCOL = { ours: 5, builtin: 4 };
+export const PROTOCOL = { ours: 5, 'ours-qos0': 5, builtin: 4 };
 
 // ---------- drain ----------
 

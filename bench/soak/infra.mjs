@@ -1,0 +1,128 @@
+/**
+ * Soak infrastructure for plain node (the jest-side helpers in test/support import @jest/globals): a private
+ * mosquitto with persistence that can be restarted on the same port, and a TCP proxy that cuts connections.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`mosquitto did not open port ${port}`);
+}
+
+/** mosquitto with persistence; `restart()` stops it with SIGTERM (writes the persistence file) and starts it again. */
+export async function startPersistentMosquitto() {
+  const dir = mkdtempSync(join(tmpdir(), 'mosq-soak-'));
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'max_queued_messages 1000000',
+    'max_queued_bytes 0',
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'autosave_interval 0',
+    'log_type error',
+  ];
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  let child;
+  const start = async () => {
+    child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
+    await waitForPort(port);
+  };
+  const stopChild = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  const onExit = () => child?.kill('SIGKILL');
+  process.once('exit', onExit);
+  await start();
+  return {
+    port,
+    async restart() {
+      await stopChild();
+      await start();
+    },
+    async stop() {
+      process.off('exit', onExit);
+      await stopChild();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP proxy in front of 127.0.0.1:targetPort; `cutRandom()` destroys one open connection pair. */
+export async function startCutProxy(targetPort) {
+  const pairs = new Set();
+  let cuts = 0;
+  const destroy = (pair) => {
+    if (!pairs.delete(pair)) return;
+    pair.client.destroy();
+    pair.upstream.destroy();
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream };
+    pairs.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    for (const s of [client, upstream]) {
+      s.setNoDelay(true);
+      s.on('error', () => destroy(pair));
+      s.on('close', () => destroy(pair));
+    }
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    get cuts() {
+      return cuts;
+    },
+    cutRandom() {
+      const list = [...pairs];
+      if (list.length === 0) return;
+      cuts++;
+      destroy(list[Math.floor(Math.random() * list.length)]);
+    },
+    stop() {
+      for (const pair of [...pairs]) destroy(pair);
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
