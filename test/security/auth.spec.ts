@@ -194,4 +194,25 @@ describeMosquitto('credentials hook: called before every (re)connect', () => {
       await auth.stop();
     }
   });
+
+  it('a credentials hook that fails is retried with backoff (a token service hiccup), then connects', async () => {
+    const password = secret();
+    const auth = await startAuthBroker({ alice: password });
+    let calls = 0;
+    try {
+      const client = await connect(auth.url, {
+        reconnect: { initialDelay: 10, maxAttempts: 5 },
+        credentials: async () => {
+          calls++;
+          if (calls < 3) throw new Error('token service unavailable');
+          return { username: 'alice', password: new TextEncoder().encode(password) };
+        },
+      });
+      expect(calls).toBe(3);
+      expect(client.status).toBe('connected');
+      await client.disconnect();
+    } finally {
+      await auth.stop();
+    }
+  });
 });
