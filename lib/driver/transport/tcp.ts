@@ -37,7 +37,7 @@ export function openTcp(url: URL, options: MqttClientOptions): Promise<MqttTrans
       socket.destroy();
       reject(connectErrorFrom(err, url, secure));
     };
-    socket.once('error', onError);
+    socket.on('error', onError);
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timeout);
       socket.off('error', onError);
