@@ -140,22 +140,29 @@ export class Router {
       return;
     }
     if (matched.length === 0) {
-      const settle = track(1);
-      if (this.unrouted.length >= (this.client.options.unroutedBufferSize ?? 1000)) {
-        settle?.(0);
-        this.client.fail(
-          new MqttSubscribeError(
-            `Message on ${packet.topic} matched no subscription and the unrouted buffer is full; acknowledged and dropped`,
-            [],
-          ),
-        );
-        return;
-      }
-      this.unrouted.push({ packet, settle });
+      this.hold(packet, track);
       return;
     }
     const settle = track(matched.length);
     for (const e of matched) this.deliver(e, packet, settle);
+  }
+
+  /**
+   * A PUBLISH no Subscription matches (yet): a resumed session's messages arrive before the application
+   * subscribes again. QoS 1/2 are held unacknowledged, bounded by the packet identifiers a server can have in
+   * flight (and by our Receive Maximum when the server honours it); QoS 0 beyond `unroutedBufferSize` is dropped.
+   */
+  private hold(packet: PublishPacket, track: (holders: number) => Settle): void {
+    if (packet.qos === 0) {
+      const held = this.unrouted.filter((u) => u.packet.qos === 0).length;
+      if (held >= (this.client.options.unroutedBufferSize ?? 1000)) {
+        this.client.fail(
+          new MqttSubscribeError(`QoS 0 message on ${packet.topic} matched no subscription yet and was dropped`, []),
+        );
+        return;
+      }
+    }
+    this.unrouted.push({ packet, settle: track(1) });
   }
 
   private deliver(e: Entry, packet: PublishPacket, settle: Settle): void {
@@ -186,8 +193,8 @@ export class Router {
     }
   }
 
+  /** Held messages stay: their entries are carried over, and the broker's DUP resends bind to them. */
   onConnectionLost(): void {
-    this.unrouted.length = 0;
     for (const [id, w] of this.waiters) {
       this.waiters.delete(id);
       w.reject(new MqttDisconnectedError('Connection lost before SUBACK/UNSUBACK; retry'));
@@ -196,19 +203,39 @@ export class Router {
 
   /** Re-makes every subscription when the broker lost the session. */
   onConnected(sessionPresent: boolean): void {
+    // A session the broker created on a previous connection whose re-SUBSCRIBEs never completed (cut first) is
+    // "present" but lacks our subscriptions: re-make them all until one round of re-SUBSCRIBEs succeeded.
+    const lost = !sessionPresent || this.resubscribing;
+    const sent: Promise<boolean>[] = [];
     for (const { id, filters } of this.table.current()) {
       // Shared filters are re-made even on a resumed session: mosquitto 2.0 restores a persisted session after a
       // restart WITHOUT its shared subscriptions (the group member went deaf). Re-subscribing a shared filter has
       // no side effect: shared subscriptions never get retained messages (4.8.2).
-      const resend = sessionPresent ? filters.filter((f) => parseSharedFilter(f).group !== undefined) : filters;
+      const resend = lost ? filters : filters.filter((f) => parseSharedFilter(f).group !== undefined);
       if (resend.length === 0) continue;
       const options = this.table.ownersOf(resend[0] as string).at(-1)?.options ?? {};
-      this.subscribePacket(resend, options, id).catch((err: Error) => this.client.fail(err));
+      sent.push(
+        this.subscribePacket(resend, options, id).then(
+          () => true,
+          (err: Error) => {
+            this.client.fail(err);
+            return false;
+          },
+        ),
+      );
     }
+    if (!lost) return;
+    this.resubscribing = true;
+    void Promise.all(sent).then((done) => {
+      if (done.every(Boolean)) this.resubscribing = false;
+    });
   }
+
+  private resubscribing = false;
 
   closeAll(reason: string): void {
     this.onConnectionLost();
+    this.unrouted.length = 0;
     for (const e of this.table.entries()) e.sub.end();
     this.table.clear();
     void reason;

@@ -89,7 +89,10 @@ export interface MqttClientOptions {
   connectTimeout?: number;
   /** `false` disables reconnecting. Default on. */
   reconnect?: false | ReconnectOptions;
-  /** Messages held for a resumed session before a matching subscription exists (default 1000). */
+  /**
+   * QoS 0 messages held for a resumed session before a matching subscription exists (default 1000; more are
+   * dropped). QoS 1/2 messages are always held, unacknowledged: the server can have at most 65,535 in flight.
+   */
   unroutedBufferSize?: number;
   /** Concurrent `request()` calls allowed (default 10_000). */
   maxPendingRequests?: number;

@@ -194,11 +194,12 @@ export class MemoryClient implements MqttDriverClient {
     return [...this.subscriptions];
   }
 
-  /** @internal Keeps a message for the session until a matching Subscription exists (bounded like the driver). */
+  /** @internal Keeps a message for the session until a matching Subscription exists (QoS 0 bounded, like the driver). */
   hold(message: MemoryMessage): void {
-    if (this.unrouted.length >= (this.options.unroutedBufferSize ?? 1000)) {
+    const heldQos0 = this.unrouted.filter((m) => m.qos === 0).length;
+    if (message.qos === 0 && heldQos0 >= (this.options.unroutedBufferSize ?? 1000)) {
       message.discard();
-      this.emitError(`Message on ${message.topic} matched no subscription and the unrouted buffer is full; dropped`);
+      this.emitError(`QoS 0 message on ${message.topic} matched no subscription yet and was dropped`);
       return;
     }
     this.unrouted.push(message);

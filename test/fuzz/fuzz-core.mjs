@@ -173,6 +173,7 @@ async function fuzzOneClient(driver, { inputs, seed, v }, report) {
     protocolVersion: v,
     keepalive: 0,
     receiveMaximum: 200,
+    receiveMaximumTolerance: 0,
     topicAliasMaximum: 5,
     unroutedBufferSize: 50,
     reconnect: { initialDelay: 0, maxDelay: 0, jitter: 0 },

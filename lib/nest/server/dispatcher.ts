@@ -60,18 +60,13 @@ export class MessageDispatcher {
   }
 
   /** Returns the first handler error, if any (for the `message:handled` event). */
-  async dispatch(
-    group: SubscriptionGroup<MessageHandler>,
-    message: MqttMessage,
-    ticket: AckTicket,
-    subscriptionIdentifier?: number,
-  ) {
+  async dispatch(group: SubscriptionGroup<MessageHandler>, message: MqttMessage, ticket: AckTicket) {
     const errors: unknown[] = [];
     const ackMode = group.options.ack;
     if (ackMode === 'auto') void ticket.ack();
     try {
-      // An MQTT 5 broker sends one copy per matching subscription; copies tagged for another one are skipped.
-      if (belongsTo(message, subscriptionIdentifier)) await this.route(group, message, ticket, errors);
+      // The driver hands each message to a Subscription once, even when the broker sent one copy per filter.
+      await this.route(group, message, ticket, errors);
     } catch (err) {
       errors.push(err);
       this.host.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`);
@@ -233,13 +228,6 @@ export class MessageDispatcher {
     if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
     await client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
   }
-}
-
-/** False when the broker tagged the message with subscription identifiers that do not include ours. */
-function belongsTo(message: MqttMessage, subscriptionIdentifier: number | undefined): boolean {
-  const ids = message.properties?.subscriptionIdentifier;
-  if (subscriptionIdentifier === undefined || !ids || ids.length === 0) return true;
-  return ids.includes(subscriptionIdentifier);
 }
 
 /** A short human description of any thrown value. */

@@ -195,6 +195,32 @@ describeMosquitto('errors and flow control on mosquitto', () => {
     }
   });
 
+  it("a resumed session's 3,000 queued messages that arrive before the Subscription is re-made are all held and delivered", async () => {
+    // A broker that sends a resumed session's whole queue at once (no in-flight limit on its side).
+    const own = await startMosquitto({ extraConfig: ['max_inflight_messages 0'] });
+    const broker = own;
+    const options = { clientId: 'held-3000', cleanStart: false, sessionExpiryInterval: 60 };
+    const first = await connect(broker.url, options);
+    await first.subscribe('held/q', { qos: 1 });
+    await first.disconnect();
+    const filler = await connect(broker.url);
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => filler.publish('held/q', String(i), { qos: 1 })));
+    await filler.disconnect();
+    const c = await connect(broker.url, options);
+    const errors: Error[] = [];
+    c.on('error', (e) => errors.push(e));
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the queue arrives with nothing subscribed
+      const sub = await c.subscribe('held/q', { qos: 1, bufferSize: 5000 });
+      const got = await take(sub, 3000, 30_000);
+      expect(new Set(got.map((m) => Number(m.payload.toString()))).size).toBe(3000);
+      expect(errors.map((e) => e.message)).toEqual([]);
+    } finally {
+      await c.disconnect({ sessionExpiryInterval: 0 });
+      await own.stop();
+    }
+  });
+
   it('QoS 1 burst of 2,000 is all acknowledged and arrives in order', async () => {
     const c = await connect(broker.url);
     try {
