@@ -1,7 +1,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { connect, type MqttClient, type MqttClientOptions, MqttConnectError } from '../../lib/driver/index.js';
+import { ServerMqttAsync } from '../../lib/nest/index.js';
 import { take } from '../support/messages.js';
 import { describeMosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
@@ -39,6 +43,21 @@ async function roundTrip(client: MqttClient, topic: string): Promise<string> {
   await sub.unsubscribe();
   return message?.payload.toString() ?? '';
 }
+
+const received: string[] = [];
+let onReceived: () => void = () => undefined;
+
+@Controller()
+class ReadingsController {
+  @EventPattern('plant/readings', { qos: 1 })
+  reading(@Payload() data: { value: number }) {
+    received.push(JSON.stringify(data));
+    onReceived();
+  }
+}
+
+@Module({ controllers: [ReadingsController] })
+class ReadingsModule {}
 
 describeTls('TLS (mqtts://) against mosquitto with run-time certificates', () => {
   let broker: TlsMosquitto;
@@ -152,6 +171,32 @@ describeTls('TLS (mqtts://) against mosquitto with run-time certificates', () =>
         expect(causeCode(err)).toMatch(/^ERR_SSL_.*ALERT/);
         expect(err.message).toMatch(/broker rejected our client certificate/);
       }
+    });
+
+    it('Nest: ServerMqttAsync over mutual TLS receives events; without its certificate listen() fails', async () => {
+      const { cert, key } = broker.pki.client;
+      const tlsOptions = { ca: broker.pki.ca, cert, key };
+      const app = await NestFactory.createMicroservice(ReadingsModule, {
+        strategy: new ServerMqttAsync({ url: url(broker.mtlsPort), tls: tlsOptions }),
+        logger: false,
+      });
+      await app.listen();
+      const got = new Promise<void>((resolve) => {
+        onReceived = resolve;
+      });
+      const publisher = await connect(url(broker.mtlsPort, 'localhost'), { tls: tlsOptions });
+      await publisher.publish('plant/readings', JSON.stringify({ value: 42 }), { qos: 1 });
+      await got;
+      expect(received).toEqual(['{"value":42}']);
+      await publisher.disconnect();
+      await app.close();
+
+      const refused = await NestFactory.createMicroservice(ReadingsModule, {
+        strategy: new ServerMqttAsync({ url: url(broker.mtlsPort), tls: { ca: broker.pki.ca } }),
+        logger: false,
+      });
+      await expect(refused.listen()).rejects.toThrow(/requires a client certificate/);
+      await refused.close();
     });
 
     it('a key that does not match the certificate is an immediate MqttConnectError', async () => {
