@@ -120,6 +120,31 @@ export async function rpcSetup(url, contender) {
 
 // ---------- events ----------
 
+/** Emits not yet confirmed by the broker that the publisher allows, like an application that awaits its emits. */
+export const EMIT_WINDOW = Number(process.env.BENCH_EMIT_WINDOW ?? 1_000);
+
+/** Calls `emit(i)` for i < n with at most EMIT_WINDOW unconfirmed; resolves when all were issued. */
+function emitWindowed(n, emit) {
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let outstanding = 0;
+    const pump = () => {
+      while (outstanding < EMIT_WINDOW && issued < n) {
+        outstanding++;
+        emit(issued++).subscribe({
+          error: reject,
+          complete: () => {
+            outstanding--;
+            pump();
+          },
+        });
+      }
+      if (issued === n) resolve();
+    };
+    pump();
+  });
+}
+
 /** Starts the event app and a client; returns `round(n)` (handled/s) and `stop()`. */
 export async function eventsSetup(url, contender) {
   const topic = `bench/events/${contender}`;
@@ -131,7 +156,7 @@ export async function eventsSetup(url, contender) {
     counter.reset();
     const done = counter.until(n);
     const t0 = now();
-    for (let i = 0; i < n; i++) client.emit(topic, qos1Event(contender, body(i)));
+    await emitWindowed(n, (i) => client.emit(topic, qos1Event(contender, body(i))));
     await done;
     return { rate: (n * 1000) / (now() - t0) };
   };
