@@ -21,6 +21,11 @@ export const body = (seq) => ({ seq, device: 'sensor-0001', temperature: 21.5, o
 const PAYLOAD = JSON.stringify(body(0));
 
 const now = () => performance.now();
+/** CPU microseconds (user + system) this process spent since `since` (a process.cpuUsage() value), per op. */
+const cpuPerOp = (since, ops) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / ops;
+};
 
 /** Protocol each contender speaks: ours MQTT 5; the built-in its default (MQTT.js default, 3.1.1). */
 export const PROTOCOL = { ours: 5, 'ours-qos0': 5, builtin: 4 };
@@ -52,12 +57,14 @@ export async function drainRound(url, contender, round, n) {
   const counter = new Counter();
   const app = await createEventApp(contender, url, topic, counter, { clientId });
   const done = counter.until(n);
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   await app.listen();
   await done;
   const ms = now() - t0;
+  const cpuUs = cpuPerOp(cpu0, n);
   await app.close();
-  return { rate: (n * 1000) / ms };
+  return { rate: (n * 1000) / ms, cpuUs };
 }
 
 // ---------- rpc ----------
@@ -84,15 +91,18 @@ async function callers(total, call) {
       }
     }
   };
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   await Promise.all(Array.from({ length: CALLERS }, worker));
   const ms = now() - t0;
+  const cpuUs = cpuPerOp(cpu0, total);
   latencies.sort((a, b) => a - b);
   return {
     rate: ((total - failed) * 1000) / ms,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     failed,
+    cpuUs,
   };
 }
 
@@ -155,10 +165,11 @@ export async function eventsSetup(url, contender) {
   const emitAll = async (n) => {
     counter.reset();
     const done = counter.until(n);
+    const cpu0 = process.cpuUsage();
     const t0 = now();
     await emitWindowed(n, (i) => client.emit(topic, qos1Event(contender, body(i))));
     await done;
-    return { rate: (n * 1000) / (now() - t0) };
+    return { rate: (n * 1000) / (now() - t0), cpuUs: cpuPerOp(cpu0, n) };
   };
   await emitAll(1_000); // warm-up
   return {
