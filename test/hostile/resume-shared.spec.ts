@@ -42,6 +42,39 @@ describe('fake broker: resumed session', () => {
   });
 });
 
+describe('fake broker: re-SUBSCRIBE cut short', () => {
+  let broker: FakeBroker;
+  beforeEach(async () => {
+    broker = await startFakeBroker();
+  });
+  afterEach(async () => {
+    await broker.stop();
+  });
+
+  it('a session created by a connection whose re-SUBSCRIBEs never completed gets them all on the next one', async () => {
+    const reconnect = { initialDelay: 10, maxDelay: 10 };
+    const pending = connect(broker.url, { clientId: 'c', keepalive: 0, cleanStart: false, reconnect });
+    const first = await broker.nextConnection();
+    await first.handshake();
+    first.autoRespond();
+    const client = await pending;
+    await client.subscribe('plain/#', { qos: 1 });
+    first.close();
+    // The broker lost the session; the client re-subscribes, but the link dies before SUBACK.
+    const second = await broker.nextConnection();
+    await second.handshake({ sessionPresent: false });
+    await second.next('subscribe');
+    second.close();
+    // The broker kept the (empty) session it created for the second connection: session present.
+    const third = await broker.nextConnection();
+    await third.handshake({ sessionPresent: true });
+    third.autoRespond();
+    const again = await third.next('subscribe');
+    expect(again.subscriptions.map((s) => s.topicFilter)).toEqual(['plain/#']);
+    await client.disconnect();
+  });
+});
+
 describeMosquitto('mosquitto restart with persistence: shared subscriptions of a resumed session', () => {
   let mosquitto: MosquittoHandle;
   const clients: MqttClient[] = [];
