@@ -10,6 +10,7 @@ import { Router } from './router.js';
 import { InboundAcks } from './session/inbound.js';
 import { Outbound } from './session/outbound.js';
 import { validateTopicName } from './topic.js';
+import { Reauthentication } from './transport/index.js';
 import type {
   ClientEvents,
   ClientStatus,
@@ -55,6 +56,21 @@ export class MqttClient implements MqttDriverClient {
     this.router = new Router(this);
     this.requests = new Requests(this, randomBytes(6).toString('hex'));
     this.connection = new Connection(this);
+    this.on('disconnect', () => this.reauth.abort('Connection closed'));
+  }
+
+  private readonly reauth = new Reauthentication(
+    () => this.options.auth,
+    (p) => this.send(p),
+  );
+
+  /**
+   * MQTT 5: runs the enhanced authentication of `options.auth` again on the live connection (AUTH 0x19), e.g.
+   * before a token expires. Resolves when the broker accepted it; rejects when it refused (it then disconnects).
+   */
+  reauthenticate(): Promise<void> {
+    if (this.protocolVersion !== 5) return Promise.reject(new MqttError('Re-authentication needs MQTT 5'));
+    return this.reauth.start();
   }
 
   get status(): ClientStatus {
@@ -224,6 +240,9 @@ export class MqttClient implements MqttDriverClient {
         this.router.onAck(packet);
         return;
       case 'pingresp':
+        return;
+      case 'auth':
+        this.reauth.onPacket(packet);
         return;
       case 'disconnect':
         this.connection.onServerDisconnect(packet);

@@ -6,7 +6,8 @@ import { type ChallengeBroker, METHOD, proof, startChallengeBroker } from './sup
 const KEY = `key-${randomBytes(8).toString('hex')}`;
 
 /** A client-side `auth` option for the challenge broker; records the nonces it sent and the proofs it checked. */
-function challengeAuth(key: string) {
+function challengeAuth(keyOf: string | (() => string)) {
+  const key = () => (typeof keyOf === 'string' ? keyOf : keyOf());
   const nonces: Buffer[] = [];
   let verified = 0;
   const auth: EnhancedAuthOptions = {
@@ -18,10 +19,10 @@ function challengeAuth(key: string) {
     },
     onAuth: (serverNonce, reasonCode) => {
       expect(reasonCode).toBe(0x18);
-      return proof(key, serverNonce ?? Buffer.alloc(0), nonces.at(-1) as Buffer);
+      return proof(key(), serverNonce ?? Buffer.alloc(0), nonces.at(-1) as Buffer);
     },
     onSuccess: (serverProof) => {
-      const expected = proof(key, nonces.at(-1) as Buffer);
+      const expected = proof(key(), nonces.at(-1) as Buffer);
       if (!serverProof || serverProof.length !== expected.length || !timingSafeEqual(serverProof, expected)) {
         throw new Error('the broker could not prove it knows the key');
       }
@@ -126,5 +127,59 @@ describe('MQTT 5 enhanced authentication (AUTH exchange) against a scripted brok
     await expect(
       connect('mqtt://127.0.0.1:1', { protocolVersion: 4, auth: { method: METHOD, onAuth: () => undefined } }),
     ).rejects.toThrow(/needs MQTT 5/);
+  });
+
+  describe('re-authentication on a live connection (AUTH 0x19)', () => {
+    it('reauthenticate() runs the exchange again without reconnecting; messages keep flowing', async () => {
+      broker = await startChallengeBroker({ key: KEY, rounds: 1 });
+      const { auth, nonces, verified } = challengeAuth(KEY);
+      const client = await connect(broker.url, { auth, reconnect: false });
+      await client.reauthenticate();
+      await client.reauthenticate();
+      expect(verified()).toBe(3);
+      expect(nonces).toHaveLength(3);
+      expect(broker.connections).toHaveLength(1);
+      const sent = types(broker.connections[0] as Packet[]);
+      expect(sent.filter((t) => t === 'auth:25')).toHaveLength(2);
+      await expect(client.publish('a/b', 'after', { qos: 1 })).resolves.toMatchObject({ reasonCode: 0 });
+      expect(client.status).toBe('connected');
+      await client.disconnect();
+    });
+
+    it('a refused re-authentication (broker DISCONNECT 0x87) rejects the call and reports the reason', async () => {
+      broker = await startChallengeBroker({ key: KEY, rounds: 1 });
+      let key = KEY;
+      const client = await connect(broker.url, { auth: challengeAuth(() => key).auth, reconnect: false });
+      const disconnected = new Promise<number | undefined>((resolve) =>
+        client.on('disconnect', (e) => resolve(e.reasonCode)),
+      );
+      key = 'rotated-away';
+      await expect(client.reauthenticate()).rejects.toThrow(/re-authentication did not complete/);
+      expect(await disconnected).toBe(0x87);
+    });
+
+    it('a wrong server proof in the AUTH success is rejected by onSuccess; the call rejects', async () => {
+      // The broker signs with another key; the client only starts checking after the first connect.
+      broker = await startChallengeBroker({ key: KEY, rounds: 1, serverKey: 'impostor' });
+      const { auth } = challengeAuth(KEY);
+      let checking = false;
+      const client = await connect(broker.url, {
+        auth: { ...auth, onSuccess: (data) => checking && auth.onSuccess?.(data) },
+        reconnect: false,
+      });
+      checking = true;
+      await expect(client.reauthenticate()).rejects.toThrow(/rejected the broker in onSuccess/);
+      await client.disconnect();
+    });
+
+    it('without options.auth, reauthenticate() rejects before any I/O', async () => {
+      broker = await startChallengeBroker({ key: KEY, rounds: 1 });
+      const client = await connect(broker.url, { auth: challengeAuth(KEY).auth, reconnect: false });
+      const saved = client.options.auth;
+      client.options.auth = undefined;
+      await expect(client.reauthenticate()).rejects.toThrow(/needs options\.auth/);
+      client.options.auth = saved;
+      await client.disconnect();
+    });
   });
 });

@@ -1,5 +1,5 @@
 import type { AuthPacket, ConnackPacket, ConnectProperties } from '../codec/packets.js';
-import { MqttConnectError, MqttProtocolError } from '../errors.js';
+import { MqttConnectError, MqttDisconnectedError, MqttError, MqttProtocolError } from '../errors.js';
 import type { EnhancedAuthOptions } from '../types.js';
 
 const CONTINUE_AUTHENTICATION = 0x18;
@@ -59,5 +59,83 @@ export function checkAuthSuccess(auth: EnhancedAuthOptions | undefined, connack:
     throw new MqttConnectError(`Enhanced authentication (${auth.method}) rejected the broker in onSuccess`, {
       cause: err,
     });
+  }
+}
+
+const REAUTHENTICATE = 0x19;
+
+/**
+ * Client-initiated re-authentication on a live MQTT 5 connection (AUTH 0x19, section 4.12.1): sends the method
+ * and fresh `auth.data`, answers each AUTH 0x18 with `auth.onAuth`, and settles on AUTH 0x00 (after
+ * `auth.onSuccess`). A failed re-authentication is ended by the broker with DISCONNECT; the pending promise
+ * then rejects. An AUTH from the broker outside a re-authentication is a protocol error (0x82).
+ */
+export class Reauthentication {
+  private pending: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(
+    private readonly auth: () => EnhancedAuthOptions | undefined,
+    private readonly send: (packet: AuthPacket) => boolean,
+  ) {}
+
+  /** Starts a re-authentication; resolves when the broker accepted it. */
+  async start(): Promise<void> {
+    const auth = this.auth();
+    if (!auth) throw new MqttError('reauthenticate() needs options.auth (MQTT 5 enhanced authentication)');
+    if (this.pending) throw new MqttError('A re-authentication is already in progress: await it first');
+    const done = new Promise<void>((resolve, reject) => {
+      this.pending = { resolve, reject };
+    });
+    const properties = await authConnectProperties(auth);
+    if (!this.send({ type: 'auth', reasonCode: REAUTHENTICATE, properties })) {
+      this.settle(new MqttDisconnectedError('Not connected: re-authenticate after the client reconnected'));
+    }
+    return done;
+  }
+
+  /** Handles an AUTH packet received after CONNACK. Throws MqttProtocolError for one nobody asked for. */
+  onPacket(packet: AuthPacket): void {
+    const auth = this.auth();
+    if (!this.pending || !auth) throw new MqttProtocolError('Unexpected AUTH from the broker', 0x82);
+    if ((packet.reasonCode ?? 0) === 0) {
+      if (packet.properties?.authenticationMethod !== auth.method) {
+        const err = new MqttProtocolError('AUTH success names another authentication method', 0x82);
+        this.settle(err);
+        throw err;
+      }
+      try {
+        auth.onSuccess?.(packet.properties?.authenticationData);
+        this.settle();
+      } catch (err) {
+        this.settle(
+          new MqttError(`Re-authentication (${auth.method}) rejected the broker in onSuccess`, { cause: err }),
+        );
+      }
+      return;
+    }
+    if (packet.reasonCode !== CONTINUE_AUTHENTICATION || packet.properties?.authenticationMethod !== auth.method) {
+      const err = new MqttProtocolError(`Unexpected AUTH (reason code ${packet.reasonCode}) from the broker`, 0x82);
+      this.settle(err);
+      throw err;
+    }
+    answerAuth(auth, packet).then(
+      (reply) => {
+        if (!this.send(reply)) this.settle(new MqttDisconnectedError('Connection lost during re-authentication'));
+      },
+      (err: Error) => this.settle(err),
+    );
+  }
+
+  /** The connection closed: a pending re-authentication failed (the broker ends a refused one with DISCONNECT). */
+  abort(reason: string): void {
+    this.settle(new MqttDisconnectedError(`${reason}: re-authentication did not complete`));
+  }
+
+  private settle(err?: Error): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    if (err) p.reject(err);
+    else p.resolve();
   }
 }

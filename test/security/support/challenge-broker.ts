@@ -35,7 +35,8 @@ export interface ChallengeBroker {
  * `X-HMAC-CHALLENGE`: CONNECT carries a client nonce; each AUTH 0x18 challenge carries a server nonce that the
  * client must answer with HMAC(key, serverNonce ‖ clientNonce); the CONNACK carries the server's own proof
  * HMAC(serverKey, clientNonce). A wrong proof → CONNACK 0x87, another method → CONNACK 0x8C. After CONNACK it
- * acknowledges QoS 1 publishes and answers PINGREQ.
+ * acknowledges QoS 1 publishes, answers PINGREQ and runs re-authentication (AUTH 0x19 → one challenge → AUTH 0x00,
+ * or DISCONNECT 0x87 on a wrong proof).
  */
 export async function startChallengeBroker(options: ChallengeBrokerOptions): Promise<ChallengeBroker> {
   const connections: Packet[][] = [];
@@ -51,6 +52,7 @@ export async function startChallengeBroker(options: ChallengeBrokerOptions): Pro
     let clientNonce: Buffer = Buffer.alloc(0);
     let serverNonce: Buffer = Buffer.alloc(0);
     let round = 0;
+    let connected = false;
     const challenge = () => {
       serverNonce = randomBytes(16);
       round++;
@@ -63,7 +65,8 @@ export async function startChallengeBroker(options: ChallengeBrokerOptions): Pro
     const finish = (answer: Buffer | undefined) => {
       const expected = proof(options.key, serverNonce, clientNonce);
       if (!answer || answer.length !== expected.length || !timingSafeEqual(answer, expected)) {
-        send({ type: 'connack', sessionPresent: false, reasonCode: 0x87 });
+        if (connected) send({ type: 'disconnect', reasonCode: 0x87 });
+        else send({ type: 'connack', sessionPresent: false, reasonCode: 0x87 });
         socket.end();
         return false;
       }
@@ -80,17 +83,22 @@ export async function startChallengeBroker(options: ChallengeBrokerOptions): Pro
           }
           clientNonce = p.properties.authenticationData ?? Buffer.alloc(0);
           challenge();
+        } else if (p.type === 'auth' && p.reasonCode === 0x19) {
+          // Re-authentication on the live connection: a fresh client nonce, one challenge.
+          clientNonce = p.properties?.authenticationData ?? Buffer.alloc(0);
+          round = 0;
+          challenge();
         } else if (p.type === 'auth') {
           if (!finish(p.properties?.authenticationData)) return;
-          if (round < (options.rounds ?? 2)) challenge();
+          const properties = {
+            authenticationMethod: METHOD,
+            authenticationData: proof(options.serverKey ?? options.key, clientNonce),
+          };
+          if (connected) send({ type: 'auth', reasonCode: 0, properties });
+          else if (round < (options.rounds ?? 2)) challenge();
           else {
-            const data = proof(options.serverKey ?? options.key, clientNonce);
-            send({
-              type: 'connack',
-              sessionPresent: false,
-              reasonCode: 0,
-              properties: { authenticationMethod: METHOD, authenticationData: data },
-            });
+            connected = true;
+            send({ type: 'connack', sessionPresent: false, reasonCode: 0, properties });
           }
         } else if (p.type === 'publish' && p.qos === 1) send({ type: 'puback', packetId: p.packetId as number });
         else if (p.type === 'pingreq') send({ type: 'pingresp' });
