@@ -110,6 +110,12 @@ describe('WebSocket transport: failures, backpressure, reconnect', () => {
     await broker?.stop();
   });
 
+  it('webSocket.headers are sent on the handshake (e.g. a gateway bearer token)', async () => {
+    const client = await connect(broker.url, { webSocket: { headers: { authorization: 'Bearer gw-token' } } });
+    expect(broker.authorizations.at(-1)).toBe('Bearer gw-token');
+    await client.disconnect();
+  });
+
   it('a refused handshake (HTTP 401) → MqttConnectError naming the status', async () => {
     const refusing = await startWsBroker({ target: { aedes: 4 }, refuseWith: 401 });
     try {

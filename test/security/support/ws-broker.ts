@@ -18,6 +18,8 @@ export interface WsBroker {
   readonly url: string;
   /** `Sec-WebSocket-Protocol` request header of each accepted connection, in order. */
   readonly requestedProtocols: Array<string | undefined>;
+  /** `Authorization` request header of each accepted connection, in order. */
+  readonly authorizations: Array<string | undefined>;
   /** Frames received from clients: binary or text. */
   readonly frames: { binary: number; text: number };
   /** Open server-side WebSockets. */
@@ -46,6 +48,7 @@ export async function startWsBroker(options: WsBrokerOptions): Promise<WsBroker>
   const tcpPort = 'tcpPort' in options.target ? options.target.tcpPort : undefined;
   const server = options.tls ? https.createServer(options.tls) : http.createServer();
   const requestedProtocols: Array<string | undefined> = [];
+  const authorizations: Array<string | undefined> = [];
   const frames = { binary: 0, text: 0 };
   const sockets = new Set<WebSocket>();
   const wss = new WebSocketServer({
@@ -55,6 +58,7 @@ export async function startWsBroker(options: WsBrokerOptions): Promise<WsBroker>
   });
   wss.on('connection', (socket, req) => {
     requestedProtocols.push(req.headers['sec-websocket-protocol']);
+    authorizations.push(req.headers.authorization);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('message', (_data, isBinary) => {
@@ -79,6 +83,7 @@ export async function startWsBroker(options: WsBrokerOptions): Promise<WsBroker>
   return {
     url: `${scheme}://127.0.0.1:${port}/mqtt`,
     requestedProtocols,
+    authorizations,
     frames,
     sockets,
     async stop() {
