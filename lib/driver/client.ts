@@ -56,7 +56,7 @@ export class MqttClient implements MqttDriverClient {
     this.router = new Router(this);
     this.requests = new Requests(this, randomBytes(6).toString('hex'));
     this.connection = new Connection(this);
-    this.on('disconnect', () => this.reauth.abort('Connection closed'));
+    this.on('disconnect', (event) => this.reauth.abort(event));
   }
 
   private readonly reauth = new Reauthentication(

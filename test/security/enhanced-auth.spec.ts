@@ -1,6 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { connect, type EnhancedAuthOptions, MqttConnectError, type Packet } from '../../lib/driver/index.js';
+import {
+  connect,
+  type EnhancedAuthOptions,
+  MqttConnectError,
+  type MqttDisconnectedError,
+  type Packet,
+} from '../../lib/driver/index.js';
 import { type ChallengeBroker, METHOD, proof, startChallengeBroker } from './support/challenge-broker.js';
 
 const KEY = `key-${randomBytes(8).toString('hex')}`;
@@ -154,7 +160,9 @@ describe('MQTT 5 enhanced authentication (AUTH exchange) against a scripted brok
         client.on('disconnect', (e) => resolve(e.reasonCode)),
       );
       key = 'rotated-away';
-      await expect(client.reauthenticate()).rejects.toThrow(/re-authentication did not complete/);
+      const err = await client.reauthenticate().catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/by the broker \(reason code 0x87\): re-authentication did not complete/);
+      expect((err as MqttDisconnectedError).reasonCode).toBe(0x87);
       expect(await disconnected).toBe(0x87);
     });
 
@@ -172,13 +180,21 @@ describe('MQTT 5 enhanced authentication (AUTH exchange) against a scripted brok
       await client.disconnect();
     });
 
-    it('without options.auth, reauthenticate() rejects before any I/O', async () => {
+    it('without options.auth, or when auth.data throws, reauthenticate() rejects; the next one works', async () => {
       broker = await startChallengeBroker({ key: KEY, rounds: 1 });
       const client = await connect(broker.url, { auth: challengeAuth(KEY).auth, reconnect: false });
       const saved = client.options.auth;
       client.options.auth = undefined;
       await expect(client.reauthenticate()).rejects.toThrow(/needs options\.auth/);
+      client.options.auth = {
+        ...(saved as NonNullable<typeof saved>),
+        data: () => {
+          throw new Error('no token');
+        },
+      };
+      await expect(client.reauthenticate()).rejects.toThrow(/auth\.data threw/);
       client.options.auth = saved;
+      await expect(client.reauthenticate()).resolves.toBeUndefined();
       await client.disconnect();
     });
   });

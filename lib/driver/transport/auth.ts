@@ -86,9 +86,13 @@ export class Reauthentication {
     const done = new Promise<void>((resolve, reject) => {
       this.pending = { resolve, reject };
     });
-    const properties = await authConnectProperties(auth);
-    if (!this.send({ type: 'auth', reasonCode: REAUTHENTICATE, properties })) {
-      this.settle(new MqttDisconnectedError('Not connected: re-authenticate after the client reconnected'));
+    try {
+      const properties = await authConnectProperties(auth);
+      if (!this.send({ type: 'auth', reasonCode: REAUTHENTICATE, properties })) {
+        this.settle(new MqttDisconnectedError('Not connected: re-authenticate after the client reconnected'));
+      }
+    } catch (err) {
+      this.settle(new MqttError(`Re-authentication (${auth.method}) failed: auth.data threw`, { cause: err }));
     }
     return done;
   }
@@ -126,9 +130,20 @@ export class Reauthentication {
     );
   }
 
-  /** The connection closed: a pending re-authentication failed (the broker ends a refused one with DISCONNECT). */
-  abort(reason: string): void {
-    this.settle(new MqttDisconnectedError(`${reason}: re-authentication did not complete`));
+  /**
+   * The connection closed: a pending re-authentication failed. The broker ends a refused one with DISCONNECT,
+   * whose reason code (0x87, 0x8C, ...) the rejection carries.
+   */
+  abort(event: { reasonCode?: number; error?: Error } = {}): void {
+    if (!this.pending) return;
+    const code = event.reasonCode;
+    const by = code === undefined ? '' : ` by the broker (reason code 0x${code.toString(16).padStart(2, '0')})`;
+    this.settle(
+      new MqttDisconnectedError(`Connection closed${by}: re-authentication did not complete`, {
+        reasonCode: code,
+        cause: event.error,
+      }),
+    );
   }
 
   private settle(err?: Error): void {
