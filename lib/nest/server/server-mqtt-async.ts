@@ -39,8 +39,6 @@ export type MqttAsyncServerEvents = {
  */
 export const DEFAULT_SERVER_CONNECT_ATTEMPTS = 3;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
-/** Held messages of a resumed session when `receiveMaximum` is not set (the MQTT 5 default Receive Maximum). */
-const DEFAULT_SERVER_UNROUTED_BUFFER = 65_535;
 
 type Listener = (...args: unknown[]) => void;
 
@@ -145,9 +143,6 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     if (options.reconnect !== false) {
       options.reconnect = { maxAttempts: DEFAULT_SERVER_CONNECT_ATTEMPTS, ...(options.reconnect ?? {}) };
     }
-    // A resumed session's in-flight messages arrive before listen() re-subscribes and wait in the driver's
-    // unrouted buffer; one beyond it would be acknowledged and dropped. Size it to what may be in flight.
-    options.unroutedBufferSize ??= options.receiveMaximum ?? DEFAULT_SERVER_UNROUTED_BUFFER;
     return options;
   }
 
