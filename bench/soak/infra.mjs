@@ -90,12 +90,17 @@ export async function startPersistentMosquitto() {
 export async function startCutProxy(targetPort) {
   const pairs = new Set();
   let cuts = 0;
+  let held = false;
   const destroy = (pair) => {
     if (!pairs.delete(pair)) return;
     pair.client.destroy();
     pair.upstream.destroy();
   };
   const server = net.createServer((client) => {
+    if (held) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, '127.0.0.1');
     const pair = { client, upstream };
     pairs.add(pair);
@@ -113,6 +118,16 @@ export async function startCutProxy(targetPort) {
     url: `mqtt://127.0.0.1:${port}`,
     get cuts() {
       return cuts;
+    },
+    /** Refuses new connections (closes them at once) until `release()`. */
+    hold() {
+      held = true;
+    },
+    release() {
+      held = false;
+    },
+    get openConnections() {
+      return pairs.size;
     },
     cutRandom() {
       const list = [...pairs];
