@@ -8,8 +8,9 @@
  *   node bench/chart.mjs --markdown print the table
  *
  * Every result file holds objects with an `ours` field next to a rival (`mqttPacket`, `mqttjs`, `mosquitto_sub`,
- * `builtin`): a number (a rate, higher is better) or an object of them (`rate`, and `p50`/`p99` latencies, lower is
- * better). Each pair becomes one row: the speed-up of ours over the rival.
+ * `builtin`): a number or an object of numbers. Rates are better higher; latencies (`p99Ms`) and CPU costs
+ * (`cpuUs…`) are better lower. Each pair becomes one row: the speed-up of ours over the rival (for latencies and
+ * CPU, rival ÷ ours).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -22,9 +23,8 @@ const RIVALS = {
   mosquitto_sub: 'mosquitto_sub',
   builtin: 'Nest Transport.MQTT',
 };
-const LOWER_IS_BETTER = new Set(['p50', 'p99', 'p50Ms', 'p99Ms']);
 
-/** Rows `{ bench, label, metric, ours, rival, rivalValue, speedup }` from every results file, in file order. */
+/** Rows `{ bench, label, unit, ours, rival, rivalValue, speedup }` from every results file, in file order. */
 export function collectRows() {
   const files = readdirSync(RESULTS)
     .filter((f) => f.endsWith('.json'))
@@ -32,53 +32,76 @@ export function collectRows() {
   const rows = [];
   for (const file of files) {
     const data = JSON.parse(readFileSync(new URL(file, RESULTS), 'utf8'));
-    walk(data, [], (path, node) => rows.push(...compare(file.replace(/\.json$/, ''), path, node)));
+    walk(data, [], {}, (path, node, rivals) => rows.push(...compare(file.replace(/\.json$/, ''), path, node, rivals)));
   }
   return rows;
 }
 
-function walk(node, path, visit) {
+/** Keys that describe a run rather than measure it. */
+const SKIP = new Set(['env', 'environment', 'setup', 'targets', 'protocolVersion', 'target', 'note']);
+
+/** Visits every object with an `ours` field; `rivals` are the nearest rival values (a nested variant of ours
+ * without its own rival, like `rpc.sameQos`, is compared with its parent's rival). */
+function walk(node, path, inherited, visit) {
   if (Array.isArray(node)) {
     node.forEach((item, i) => {
-      walk(item, [...path, item?.case ?? String(i)], visit);
+      walk(item, [...path, item?.case ?? String(i)], inherited, visit);
     });
-  } else if (node && typeof node === 'object') {
-    if ('ours' in node) visit(path, node);
-    for (const [key, value] of Object.entries(node)) {
-      if (key !== 'ours' && !(key in RIVALS) && key !== 'env' && key !== 'environment') {
-        walk(value, [...path, key], visit);
-      }
-    }
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  let rivals = inherited;
+  if ('ours' in node) {
+    const own = Object.fromEntries(
+      Object.keys(RIVALS)
+        .filter((k) => k in node)
+        .map((k) => [k, node[k]]),
+    );
+    rivals = Object.keys(own).length > 0 ? own : inherited;
+    visit(path, node, rivals);
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (key !== 'ours' && !(key in RIVALS) && !SKIP.has(key)) walk(value, [...path, key], rivals, visit);
   }
 }
 
-function compare(bench, path, node) {
+/** How to read a metric: a rate (higher is better), a latency or a CPU cost (lower is better), or nothing. */
+function metricKind(name) {
+  if (/cpu/i.test(name)) return 'µs';
+  if (/^p\d+|latency|Ms$/i.test(name)) return 'ms';
+  if (/unanswered|lost|errors?$|count$/i.test(name)) return undefined;
+  return 'per s';
+}
+
+function compare(bench, path, node, rivals) {
   const rows = [];
   const label = path.filter((p) => p !== 'results').join(' · ');
-  for (const [key, rival] of Object.entries(RIVALS)) {
-    const theirs = node[key];
-    if (theirs === undefined) continue;
+  for (const [key, theirs] of Object.entries(rivals)) {
+    const rival = RIVALS[key];
     if (typeof node.ours === 'number' && typeof theirs === 'number') {
-      rows.push(row(bench, label, 'msg/s', node.ours, rival, theirs));
+      const kind = metricKind(path.at(-1) ?? '');
+      if (kind) rows.push(row(bench, label, kind, node.ours, rival, theirs));
     } else if (node.ours && typeof node.ours === 'object' && theirs && typeof theirs === 'object') {
       for (const [metric, ours] of Object.entries(node.ours)) {
-        if (typeof ours !== 'number' || typeof theirs[metric] !== 'number') continue;
-        rows.push(
-          row(bench, `${label} ${metric}`, LOWER_IS_BETTER.has(metric) ? 'ms' : 'msg/s', ours, rival, theirs[metric]),
-        );
+        const kind = metricKind(metric);
+        if (!kind || typeof ours !== 'number' || typeof theirs[metric] !== 'number') continue;
+        rows.push(row(bench, `${label} · ${metric}`, kind, ours, rival, theirs[metric]));
       }
     }
   }
-  return rows;
+  return rows.filter((r) => Number.isFinite(r.speedup) && r.speedup > 0);
 }
 
 function row(bench, label, unit, ours, rival, rivalValue) {
-  const lower = unit === 'ms';
-  const speedup = lower ? rivalValue / ours : ours / rivalValue;
+  const speedup = unit === 'per s' ? ours / rivalValue : rivalValue / ours;
   return { bench, label, unit, ours, rival, rivalValue, speedup: Math.round(speedup * 100) / 100 };
 }
 
-const fmt = (n, unit) => (unit === 'ms' ? `${n.toFixed(n < 10 ? 2 : 1)} ms` : Math.round(n).toLocaleString('en-US'));
+const fmt = (n, unit) => {
+  if (unit === 'ms') return `${n.toFixed(n < 10 ? 2 : 1)} ms`;
+  if (unit === 'µs') return `${n.toFixed(1)} µs CPU`;
+  return `${Math.round(n).toLocaleString('en-US')}/s`;
+};
 
 /** The Markdown table of all rows. */
 export function markdownTable(rows) {
@@ -105,7 +128,7 @@ export function svgChart(rows) {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 70}" height="${height}" font-family="sans-serif" font-size="12">`,
     '<rect width="100%" height="100%" fill="#fff"/>',
-    `<text x="10" y="20" font-size="14" font-weight="bold">nest-mqtt-async vs rivals: speed-up (higher is better; latency inverted)</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">nest-mqtt-async vs rivals: speed-up (higher is better; latency and CPU: rival ÷ ours)</text>`,
   ];
   rows.forEach((r, i) => {
     const y = top + i * rowHeight;

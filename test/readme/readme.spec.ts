@@ -102,7 +102,9 @@ describe('README.md', () => {
         const file = join(dir, `line-${block.line}.ts`);
         const code = block.code
           .replace(/from 'nest-mqtt-async\/(driver|testing)'/g, "from '../../../lib/$1/index.js'")
-          .replace(/from 'nest-mqtt-async'/g, "from '../../../lib/nest/index.js'");
+          .replace(/from 'nest-mqtt-async'/g, "from '../../../lib/nest/index.js'")
+          // Examples written for a local broker run against the embedded one.
+          .replace(/'mqtt:\/\/localhost:1883'/g, `'${broker.url}'`);
         writeFileSync(file, code);
         await import(file);
       }, 30_000);
