@@ -1,0 +1,226 @@
+/**
+ * `npm run bench:scale`: the driver at scale against a private mosquitto, MQTT.js side by side, each case with
+ * its time and memory (heap used and RSS after GC before and after, heap at the peak) →
+ * bench/results/scale.json. Cases: 10,000 subscriptions on one client (then one message to each), 1,000
+ * concurrent request/response round trips, 100,000 QoS 1 publishes issued at once and queued behind the
+ * server's Receive Maximum. `--only=subs|rpc|queue`, `--quick` (a tenth of each).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { connect } from '../dist/driver/index.js';
+import { environment } from './lib/measure.mjs';
+import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const scale = quick ? 0.1 : 1;
+const SUBS = 10_000 * scale;
+const RPCS = 1_000 * scale;
+const QUEUED = 100_000 * scale;
+
+const mb = (n) => Math.round((n / 1048576) * 10) / 10;
+function memory() {
+  global.gc?.();
+  global.gc?.();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, rss: m.rss };
+}
+/** Runs `fn(peak)`; `peak()` samples the heap (no GC) at the moment the most is held. */
+async function measure(fn) {
+  const before = memory();
+  let peakHeap = process.memoryUsage().heapUsed;
+  const peak = () => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  };
+  const t0 = performance.now();
+  const extra = await fn(peak);
+  const ms = performance.now() - t0;
+  const after = memory();
+  return {
+    ms: Math.round(ms),
+    heapPeakDeltaMB: mb(peakHeap - before.heapUsed),
+    heapRetainedDeltaMB: mb(after.heapUsed - before.heapUsed),
+    rssDeltaMB: mb(after.rss - before.rss),
+    ...extra,
+  };
+}
+const mqttjs = (url, o = {}) => mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...o });
+
+/** 10,000 subscribe() calls at once, then one QoS 0 message to each filter. Subscriptions stay held. */
+async function subsDriver(url) {
+  const pub = await connect(url, { reconnect: false });
+  const c = await connect(url, { reconnect: false });
+  const result = await measure(async (peak) => {
+    const subs = await Promise.all(Array.from({ length: SUBS }, (_, i) => c.subscribe(`scale/${i}/+`)));
+    peak();
+    const t = performance.now();
+    let got = 0;
+    const all = new Promise((resolve) => {
+      for (const s of subs)
+        (async () => {
+          for await (const _ of s) if (++got === SUBS) resolve();
+        })();
+    });
+    for (let i = 0; i < SUBS; i++) void pub.publish(`scale/${i}/x`, 'm');
+    await all;
+    peak();
+    globalThis.keep = subs;
+    return { subscriptions: SUBS, deliverOneEachMs: Math.round(performance.now() - t) };
+  });
+  globalThis.keep = undefined;
+  await c.disconnect();
+  await pub.disconnect();
+  return result;
+}
+
+async function subsMqttjs(url) {
+  const pub = await mqttjs(url);
+  const c = await mqttjs(url);
+  const result = await measure(async (peak) => {
+    await Promise.all(Array.from({ length: SUBS }, (_, i) => c.subscribeAsync(`scale/${i}/+`)));
+    peak();
+    const t = performance.now();
+    let got = 0;
+    const all = new Promise((resolve) => c.on('message', () => ++got === SUBS && resolve()));
+    for (let i = 0; i < SUBS; i++) void pub.publishAsync(`scale/${i}/x`, 'm');
+    await all;
+    peak();
+    return { subscriptions: SUBS, deliverOneEachMs: Math.round(performance.now() - t) };
+  });
+  await c.endAsync();
+  await pub.endAsync();
+  return result;
+}
+
+/** A responder echoing to the Response Topic with the Correlation Data. */
+async function responder(url) {
+  const r = await connect(url, { reconnect: false });
+  const sub = await r.subscribe('scale/rpc', { qos: 1 });
+  (async () => {
+    for await (const m of sub) {
+      const { responseTopic, correlationData } = m.properties;
+      void r.publish(responseTopic, m.payload, { qos: 1, properties: { correlationData } });
+    }
+  })();
+  return r;
+}
+
+async function rpcDriver(url) {
+  const r = await responder(url);
+  const c = await connect(url, { reconnect: false });
+  await c.request('scale/rpc', 'warm-up', { qos: 1 });
+  const result = await measure(async (peak) => {
+    const calls = Array.from({ length: RPCS }, (_, i) => c.request('scale/rpc', `q${i}`, { qos: 1, timeout: 60_000 }));
+    peak();
+    const replies = await Promise.all(calls);
+    peak();
+    const wrong = replies.filter((m, i) => m.payload.toString() !== `q${i}`).length;
+    return { concurrent: RPCS, wrong };
+  });
+  await c.disconnect();
+  await r.disconnect();
+  return result;
+}
+
+async function rpcMqttjs(url) {
+  const r = await responder(url);
+  const c = await mqttjs(url);
+  const replyTopic = `scale/reply/${randomBytes(4).toString('hex')}`;
+  const pending = new Map();
+  c.on('message', (_t, payload, packet) => {
+    const key = packet.properties?.correlationData?.toString('hex');
+    pending.get(key)?.(payload);
+    pending.delete(key);
+  });
+  await c.subscribeAsync(replyTopic, { qos: 1 });
+  const request = (payload) =>
+    new Promise((resolve) => {
+      const correlationData = randomBytes(16);
+      pending.set(correlationData.toString('hex'), resolve);
+      void c.publishAsync('scale/rpc', payload, { qos: 1, properties: { responseTopic: replyTopic, correlationData } });
+    });
+  await request('warm-up');
+  const result = await measure(async (peak) => {
+    const calls = Array.from({ length: RPCS }, (_, i) => request(`q${i}`));
+    peak();
+    const replies = await Promise.all(calls);
+    peak();
+    return { concurrent: RPCS, wrong: replies.filter((p, i) => p.toString() !== `q${i}`).length };
+  });
+  await c.endAsync();
+  await r.disconnect();
+  return result;
+}
+
+/** 100,000 QoS 1 publishes issued in one go: the excess over Receive Maximum waits in the driver's queue. */
+async function queueDriver(url) {
+  const c = await connect(url, { reconnect: false });
+  const receiveMaximum = c.serverProperties?.receiveMaximum ?? 65535;
+  const payload = Buffer.alloc(64, 7);
+  const result = await measure(async (peak) => {
+    const all = Array.from({ length: QUEUED }, (_, i) => c.publish(`scale/q/${i % 10}`, payload, { qos: 1 }));
+    const queuedAtPeak = c.outbound.size;
+    peak();
+    const settled = await Promise.allSettled(all);
+    return {
+      messages: QUEUED,
+      serverReceiveMaximum: receiveMaximum,
+      queuedAtPeak,
+      rejected: settled.filter((s) => s.status === 'rejected').length,
+    };
+  });
+  await c.disconnect();
+  return result;
+}
+
+async function queueMqttjs(url) {
+  const c = await mqttjs(url);
+  const payload = Buffer.alloc(64, 7);
+  let errors = 0;
+  c.on('error', () => errors++);
+  const result = await measure(async (peak) => {
+    const all = Array.from({ length: QUEUED }, (_, i) => c.publishAsync(`scale/q/${i % 10}`, payload, { qos: 1 }));
+    peak();
+    const timeout = new Promise((resolve) => setTimeout(resolve, 120_000, 'timeout'));
+    const settled = await Promise.race([Promise.allSettled(all), timeout]);
+    if (settled === 'timeout') return { messages: QUEUED, outcome: 'not all settled within 120 s', errors };
+    return { messages: QUEUED, rejected: settled.filter((s) => s.status === 'rejected').length, errors };
+  });
+  c.end(true);
+  return result;
+}
+
+const CASES = {
+  subs: [subsDriver, subsMqttjs],
+  rpc: [rpcDriver, rpcMqttjs],
+  queue: [queueDriver, queueMqttjs],
+};
+
+if (!hasMosquitto) {
+  console.error('SKIPPED: bench:scale needs /usr/sbin/mosquitto');
+  process.exit(0);
+}
+if (!global.gc) console.error('warning: run with --expose-gc for memory figures after GC');
+const results = { env: { ...environment(), quick, gc: Boolean(global.gc) }, cases: {} };
+for (const [name, [ours, theirs]] of Object.entries(CASES)) {
+  if (only && only !== name) continue;
+  for (const [side, fn] of [
+    ['driver', ours],
+    ['mqttjs', theirs],
+  ]) {
+    const broker = await startMosquitto();
+    try {
+      const r = await fn(broker.url);
+      results.cases[name] = { ...results.cases[name], [side]: r };
+      console.error(name, side, JSON.stringify(r));
+    } finally {
+      await broker.stop();
+    }
+  }
+}
+if (!quick && !only) {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/scale.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+}
+console.log(JSON.stringify(results, null, 2));
