@@ -126,7 +126,8 @@ export function svgChart(rows) {
   const max = Math.max(2, ...rows.map((r) => r.speedup));
   const x = (v) => labelWidth + (v / max) * plotWidth;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 70}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 70}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
+    '<title>nest-mqtt-async benchmark speed-ups against each rival</title>',
     '<rect width="100%" height="100%" fill="#fff"/>',
     `<text x="10" y="20" font-size="14" font-weight="bold">nest-mqtt-async vs rivals: speed-up (higher is better; latency and CPU: rival ÷ ours)</text>`,
   ];

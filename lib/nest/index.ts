@@ -1,5 +1,6 @@
 /** nest-mqtt-async: a NestJS microservice transport for MQTT 5.0 and 3.1.1. */
 
+export * from './asyncapi/index.js';
 export * from './client/index.js';
 export { MqttAsyncContext, type MqttAsyncContextArgs } from './context/mqtt-async.context.js';
 export { TopicParam } from './decorators/topic-param.decorator.js';
@@ -37,4 +38,3 @@ export {
   type MqttAsyncServerEvents,
   ServerMqttAsync,
 } from './server/server-mqtt-async.js';
-export * from './asyncapi/index.js';

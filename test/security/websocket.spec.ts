@@ -10,7 +10,7 @@ import {
   type WebSocketConstructor,
 } from '../../lib/driver/index.js';
 import { take } from '../support/messages.js';
-import { hasMosquitto, type MosquittoHandle, startMosquitto } from '../support/mosquitto.js';
+import { hasMosquitto, startMosquitto } from '../support/mosquitto.js';
 import { hasOpenssl, makePki, type TestPki } from '../support/tls.js';
 import { startWsBroker, type WsBroker } from './support/ws-broker.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { connect, type MqttClient, type MqttClientOptions } from '../../../lib/driver/index.js';
+import { connect, type MqttClientOptions } from '../../../lib/driver/index.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { nextEvent, settlesWithin } from '../../support/messages.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';

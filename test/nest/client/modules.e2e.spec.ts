@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { type INestMicroservice, Inject, Injectable, Module } from '@nestjs/common';
 import { type ClientProxy, ClientsModule } from '@nestjs/microservices';
 import { Test, type TestingModule } from '@nestjs/testing';

@@ -16,8 +16,18 @@ function recordingMessage(message: MqttMessage): MqttMessage {
     recorded = true;
   };
   return Object.create(message, {
-    ack: { value: () => (record(), message.ack()) },
-    nack: { value: (code?: number) => (record(), message.nack(code)) },
+    ack: {
+      value: () => {
+        record();
+        return message.ack();
+      },
+    },
+    nack: {
+      value: (code?: number) => {
+        record();
+        return message.nack(code);
+      },
+    },
   }) as MqttMessage;
 }
 
