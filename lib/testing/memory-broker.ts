@@ -39,7 +39,8 @@ const minQos = (a: QoS, b: QoS): QoS => (a < b ? a : b);
 export class MemoryBroker {
   private readonly sessions = new Map<string, Session>();
   private readonly retained = new Map<string, BrokerPublish>();
-  private readonly roundRobin = new Map<string, number>();
+  /** Per shared filter: member client ids, next in line first. */
+  private readonly rotations = new Map<string, string[]>();
   private readonly deliveries = new DeliveryLog();
   private closed = false;
 
@@ -226,15 +227,27 @@ export class MemoryBroker {
       }
     }
     for (const [key, members] of groups) {
-      const turn = this.roundRobin.get(key) ?? 0;
-      this.roundRobin.set(key, turn + 1);
-      const { session, filter } = members[turn % members.length]!;
+      const { session, filter } = this.nextInLine(key, members);
       const client = session.client!;
       const sub = client.liveSubscriptions().find((s) => s.filters.includes(filter));
       if (sub) this.deliver(client, sub, publish);
       else client.hold(this.makeMessage(session, client, publish, publish.qos, false, false, undefined));
     }
     return groups.size;
+  }
+
+  /**
+   * Round robin that survives membership changes (as mosquitto rotates its list): members that left drop out,
+   * new ones join at the end, and the one served moves to the end, so nobody is served twice while others wait.
+   */
+  private nextInLine<T extends { session: Session }>(key: string, members: T[]): T {
+    const byId = new Map(members.map((m) => [m.session.clientId, m]));
+    const rotation = (this.rotations.get(key) ?? []).filter((id) => byId.has(id));
+    for (const id of byId.keys()) if (!rotation.includes(id)) rotation.push(id);
+    const first = rotation.shift()!;
+    rotation.push(first);
+    this.rotations.set(key, rotation);
+    return byId.get(first)!;
   }
 
   private accepts(session: Session, filter: string, options: SubscribeOptions, publish: BrokerPublish): boolean {
