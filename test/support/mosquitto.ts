@@ -12,16 +12,38 @@ export const hasMosquitto: boolean = existsSync(MOSQUITTO_BIN);
 
 let warned = false;
 
+function skipNotice(name: string, binary: string): void {
+  if (warned) return;
+  warned = true;
+  console.warn(`SKIPPED: "${name}" needs ${binary} (apt-get install mosquitto)`);
+}
+
+/**
+ * What `describeMosquitto` is on a machine without `binary`: `describe.skip` with a visible notice (printed once
+ * per file), also as `.each(table)(name, fn)`, `.skip` and `.only` (which skip as well: nothing can run).
+ * Exported for its own test.
+ */
+export function skippingDescribe(binary: string): typeof describe {
+  const skip = ((name: string, fn: () => void) => {
+    skipNotice(String(name), binary);
+    describe.skip(name, fn);
+  }) as unknown as Record<string, unknown>;
+  skip.each = ((...table: unknown[]) =>
+    (name: string, fn: (...args: unknown[]) => void, timeout?: number) => {
+      skipNotice(String(name), binary);
+      (describe.skip.each as (...t: unknown[]) => (n: string, f: unknown, t?: number) => void)(...table)(
+        name,
+        fn,
+        timeout,
+      );
+    }) as unknown;
+  skip.skip = describe.skip;
+  skip.only = skip;
+  return skip as unknown as typeof describe;
+}
+
 /** `describe` when mosquitto is installed, else `describe.skip` with a visible notice (printed once per file). */
-export const describeMosquitto: typeof describe = hasMosquitto
-  ? describe
-  : (((name: string, fn: () => void) => {
-      if (!warned) {
-        warned = true;
-        console.warn(`SKIPPED: "${name}" needs ${MOSQUITTO_BIN} (apt-get install mosquitto)`);
-      }
-      describe.skip(name, fn);
-    }) as unknown as typeof describe);
+export const describeMosquitto: typeof describe = hasMosquitto ? describe : skippingDescribe(MOSQUITTO_BIN);
 
 export interface MosquittoOptions {
   /** Keep sessions and queued messages on disk across `restart()` (default false). */
