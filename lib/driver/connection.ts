@@ -178,25 +178,36 @@ export class Connection {
     };
   }
 
+  /**
+   * Keep Alive: the server's Server Keep Alive (MQTT 5 CONNACK) wins over ours. A PINGREQ goes out after half the
+   * period without sending or receiving; the link is dead exactly 1.5 periods after the last packet received (the
+   * timer wakes at that deadline, not at the next of its periodic checks).
+   */
   private startKeepalive(connack: ConnackPacket): void {
     const seconds = connack.properties?.serverKeepAlive ?? this.client.options.keepalive ?? 60;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (seconds === 0) return;
     const ms = seconds * 1000;
-    this.timer = setInterval(
-      () => {
-        const now = Date.now();
-        if (now - this.lastReceived > ms * 1.5) {
-          this.onProtocolError(
-            this.stream,
-            new MqttProtocolError('No packet from the broker within 1.5× keepalive', 0x8d),
-          );
-        } else if (now - this.lastSent >= ms / 2 || now - this.lastReceived >= ms / 2) {
-          this.write(encodePacket({ type: 'pingreq' }, this.client.protocolVersion));
-        }
-      },
-      Math.max(ms / 4, 50),
-    );
+    const tick = Math.max(ms / 4, 50);
+    const check = (): void => {
+      const now = Date.now();
+      const idle = now - this.lastReceived;
+      if (idle >= ms * 1.5) {
+        this.timer = undefined;
+        this.onProtocolError(
+          this.stream,
+          new MqttProtocolError('No packet from the broker within 1.5× keepalive', 0x8d),
+        );
+        return;
+      }
+      if (now - this.lastSent >= ms / 2 || idle >= ms / 2) {
+        this.write(encodePacket({ type: 'pingreq' }, this.client.protocolVersion));
+      }
+      this.timer = setTimeout(check, Math.max(1, Math.min(tick, ms * 1.5 - idle)));
+      this.timer.unref?.();
+    };
+    this.timer = setTimeout(check, tick);
     this.timer.unref?.();
   }
 
@@ -226,7 +237,7 @@ export class Connection {
   private onClose(stream: MqttTransportStream): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.client.inbound.reset();
     const lost =
       this.lost ?? (this.closing ? {} : { error: new MqttDisconnectedError('Connection to the broker lost') });
@@ -248,7 +259,7 @@ export class Connection {
   /** Sends DISCONNECT if connected and closes the stream. */
   async close(o: DisconnectOptions): Promise<void> {
     this.closing = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     const s = this.stream;
     if (!s) return;
     const v5 = this.client.protocolVersion === 5;
