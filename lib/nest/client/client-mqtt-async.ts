@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import type { Observable } from 'rxjs';
+import { from, Observable } from 'rxjs';
 import {
   type ClientEvents,
   type ClientStatus,
@@ -18,10 +18,13 @@ import { MqttAsyncRecord } from '../record/index.js';
 import {
   type DecodedResponse,
   decodeResponse,
+  type EncodedPayload,
   encodeRequest,
+  isPromiseLike,
   type PacketCodecOptions,
 } from '../serialization/index.js';
 import { nestReplyTopic } from '../server/nest-wire.js';
+import { PendingRequests } from './pending-requests.js';
 import { NestReplyChannels } from './reply-channels.js';
 
 type Callback = (packet: WritePacket) => void;
@@ -70,11 +73,24 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private nativeReplies?: Subscription;
   private nestChannels?: NestReplyChannels;
   private readonly replyTopic = `nest-mqtt-async/replies/${randomUUID()}`;
-  private readonly pending = new Map<string, Callback>();
+  private readonly pending: PendingRequests;
   private readonly listeners: Array<[string, Listener]> = [];
+  /** Request ids: unique across clients (random prefix, also on shared Nest `<topic>/reply` topics), cheap to make. */
+  private readonly idPrefix = `${randomBytes(9).toString('base64url')}.`;
+  private nextId = 0;
+  private readonly codecs: Record<'native' | 'nest', PacketCodecOptions>;
 
   constructor(protected readonly options: MqttAsyncClientOptions) {
     super();
+    const { serializer, deserializer } = options;
+    this.codecs = {
+      native: { serializer, deserializer, nestWire: false },
+      nest: { serializer, deserializer, nestWire: true },
+    };
+    this.pending = new PendingRequests(
+      options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+      (pattern, ms) => new MqttAsyncRequestTimeoutError(pattern, ms),
+    );
   }
 
   /** The driver's status (`connecting`, `connected`, `reconnecting`, `disconnected`, `closed`), deduplicated. */
@@ -150,39 +166,54 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   }
 
   private codec(nestWire: boolean): PacketCodecOptions {
-    return { serializer: this.options.serializer, deserializer: this.options.deserializer, nestWire };
+    return nestWire ? this.codecs.nest : this.codecs.native;
   }
 
   private async consumeNativeReplies(replies: Subscription): Promise<void> {
-    for await (const message of replies) await this.onReply(message, false);
+    for await (const message of replies) {
+      const done = this.onReply(message, false);
+      if (done) await done;
+    }
   }
 
-  /** Routes one reply to its pending `send()`; never throws. */
-  private async onReply(message: MqttMessage, nestWire: boolean): Promise<void> {
-    let reply: DecodedResponse;
+  /** Routes one reply to its pending `send()`; never throws. A Promise only with a custom deserializer. */
+  private onReply(message: MqttMessage, nestWire: boolean): Promise<void> | undefined {
+    let decoded: ReturnType<typeof decodeResponse>;
     try {
-      reply = await decodeResponse(message, this.codec(nestWire));
+      decoded = decodeResponse(message, this.codec(nestWire));
     } catch (err) {
-      const id = nestWire ? undefined : message.properties?.correlationData?.toString();
-      const callback = id === undefined ? undefined : this.pending.get(id);
-      if (callback) callback({ err, isDisposed: true });
-      else this.log.warn(`Undecodable reply on '${message.topic}' dropped: ${(err as Error).message}`);
-      return;
+      this.onUndecodableReply(message, nestWire, err);
+      return undefined;
     }
-    const callback = reply.id === undefined ? undefined : this.pending.get(reply.id);
-    if (!callback) return;
-    if (reply.err !== undefined && reply.err !== null) callback({ err: reply.err, isDisposed: true });
-    else if (reply.isDisposed) callback({ response: reply.response, isDisposed: true });
-    else callback({ response: reply.response });
+    if (!isPromiseLike(decoded)) {
+      this.routeReply(decoded);
+      return undefined;
+    }
+    return decoded.then(
+      (reply) => this.routeReply(reply),
+      (err: unknown) => this.onUndecodableReply(message, nestWire, err),
+    );
+  }
+
+  private onUndecodableReply(message: MqttMessage, nestWire: boolean, err: unknown): void {
+    const id = nestWire ? undefined : message.properties?.correlationData?.toString();
+    if (id !== undefined && this.pending.deliver(id, { err, isDisposed: true })) return;
+    this.log.warn(`Undecodable reply on '${message.topic}' dropped: ${(err as Error).message}`);
+  }
+
+  private routeReply(reply: DecodedResponse): void {
+    if (reply.id === undefined) return;
+    if (reply.err !== undefined && reply.err !== null)
+      this.pending.deliver(reply.id, { err: reply.err, isDisposed: true });
+    else if (reply.isDisposed) this.pending.deliver(reply.id, { response: reply.response, isDisposed: true });
+    else this.pending.deliver(reply.id, { response: reply.response });
   }
 
   /** Disconnects; every pending `send()` errors with {@link MqttAsyncClientClosedError}. */
   async close(): Promise<void> {
     const connecting = this.connecting;
     this.connecting = undefined;
-    const callbacks = [...this.pending.values()];
-    this.pending.clear();
-    for (const callback of callbacks) callback({ err: new MqttAsyncClientClosedError(), isDisposed: true });
+    this.pending.failAll(() => new MqttAsyncClientClosedError());
     const client = this.client ?? (await connecting?.catch(() => undefined));
     this.client = undefined;
     this.nativeReplies = undefined;
@@ -211,37 +242,59 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.client?.on(event as keyof ClientEvents, listener as never);
   }
 
+  /**
+   * `ClientProxy.send()` without its per-call `defer(connect)` + `mergeMap`: {@link publish} connects when needed.
+   * Cold, like Nest's: the request leaves on subscribe; unsubscribing stops waiting for the reply.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the signature of ClientProxy.send(), whose result type users infer
+  override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    if (pattern === null || pattern === undefined || data === null || data === undefined) {
+      return super.send(pattern, data);
+    }
+    return new Observable<TResult>((observer) =>
+      this.publish(this.createPacket(pattern, data), this.createObserver(observer)),
+    );
+  }
+
+  /**
+   * `ClientProxy.emit()`: hot, like Nest's (the publish starts now, subscribed or not); the Observable emits the
+   * driver's `PublishResult` once the broker confirmed it (QoS 1/2) or it was written (QoS 0), then completes.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the signature of ClientProxy.emit(), whose result type users infer
+  override emit<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    if (pattern === null || pattern === undefined || data === null || data === undefined) {
+      return super.emit(pattern, data);
+    }
+    const result = this.dispatchEvent<TResult>(this.createPacket(pattern, data));
+    // Nobody has to subscribe to an emit: its failure must not become an unhandled rejection (Nest's Subject too).
+    result.catch(() => undefined);
+    return from(result);
+  }
+
   protected publish(packet: ReadPacket, callback: Callback): () => void {
-    const id = randomUUID();
+    const id = this.idPrefix + (this.nextId++).toString(36);
     const pattern = this.normalizePattern(packet.pattern);
-    const timeoutMs = this.options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-    const timeout = setTimeout(() => {
-      this.pending.delete(id);
-      callback({ err: new MqttAsyncRequestTimeoutError(pattern, timeoutMs), isDisposed: true });
-    }, timeoutMs);
-    timeout.unref?.();
-    this.pending.set(id, (reply) => {
-      if (reply.err !== undefined || reply.isDisposed) {
-        clearTimeout(timeout);
-        this.pending.delete(id);
-      }
-      callback(reply);
-    });
+    this.pending.add(id, pattern, callback);
+    const client = this.client;
+    if (client && !this.usesNestWire(client)) {
+      this.sendNative(client, pattern, packet.data, id);
+      return () => this.pending.delete(id);
+    }
     let release: (() => void) | undefined;
     let tornDown = false;
     this.connect()
-      .then(async (client) => {
-        release = await this.prepareReply(client, pattern);
+      .then(async (connected) => {
+        release = await this.prepareReply(connected, pattern);
         if (tornDown) return;
-        await this.sendRequest(client, pattern, packet.data, id);
+        if (this.usesNestWire(connected)) await this.sendNestWire(connected, pattern, packet.data, id);
+        else this.sendNative(connected, pattern, packet.data, id);
       })
-      .catch((err) => this.pending.get(id)?.({ err, isDisposed: true }))
+      .catch((err) => this.pending.deliver(id, { err, isDisposed: true }))
       .finally(() => {
         if (tornDown) release?.();
       });
     return () => {
       tornDown = true;
-      clearTimeout(timeout);
       this.pending.delete(id);
       release?.();
       release = undefined;
@@ -262,35 +315,56 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     };
   }
 
-  private async sendRequest(client: MqttDriverClient, pattern: string, data: unknown, id: string): Promise<void> {
-    const qos = this.options.qos ?? 1;
-    if (this.usesNestWire(client)) {
-      const encoded = await encodeRequest({ pattern, data, id }, this.codec(true));
-      const properties: PublishProperties = encoded.contentType ? { contentType: encoded.contentType } : {};
-      await client.publish(pattern, encoded.payload, { qos, properties });
-      return;
-    }
-    const encoded = await encodeRequest({ pattern, data, id }, this.codec(false));
-    const properties: PublishProperties = { responseTopic: this.replyTopic, correlationData: Buffer.from(id) };
-    if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
-    await client.publish(pattern, encoded.payload, { qos, properties });
+  private async sendNestWire(client: MqttDriverClient, pattern: string, data: unknown, id: string): Promise<void> {
+    const encoded = await encodeRequest({ pattern, data, id }, this.codecs.nest);
+    const properties: PublishProperties = encoded.contentType ? { contentType: encoded.contentType } : {};
+    await client.publish(pattern, encoded.payload, { qos: this.options.qos ?? 1, properties });
   }
 
-  protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
-    const client = await this.connect();
+  /** MQTT 5 request: bare payload, our Response Topic, the id as Correlation Data. Failures end the request. */
+  private sendNative(client: MqttDriverClient, pattern: string, data: unknown, id: string): void {
+    const fail = (err: unknown) => this.pending.deliver(id, { err, isDisposed: true });
+    const publish = (encoded: EncodedPayload) => {
+      const properties: PublishProperties = { responseTopic: this.replyTopic, correlationData: Buffer.from(id) };
+      if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
+      client.publish(pattern, encoded.payload, { qos: this.options.qos ?? 1, properties }).catch(fail);
+    };
+    try {
+      const encoded = encodeRequest({ pattern, data, id }, this.codecs.native);
+      if (isPromiseLike(encoded)) encoded.then(publish).catch(fail);
+      else publish(encoded);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  protected dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
+    try {
+      const client = this.client;
+      if (!client) return this.connect().then((connected) => this.publishEvent<T>(connected, packet));
+      return this.publishEvent<T>(client, packet);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private publishEvent<T>(client: MqttDriverClient, packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     const record = packet.data instanceof MqttAsyncRecord ? packet.data : undefined;
     const data = record ? record.data : packet.data;
-    const encoded = await encodeRequest({ pattern, data }, this.codec(this.wrapsEvents(client)));
     const options = record?.options ?? {};
-    const properties: PublishProperties = { ...options.properties };
-    if (encoded.contentType !== undefined && properties.contentType === undefined) {
-      properties.contentType = encoded.contentType;
-    }
-    return (await client.publish(pattern, encoded.payload, {
-      qos: options.qos ?? this.options.qos ?? 1,
-      retain: options.retain ?? false,
-      properties,
-    })) as T;
+    const publish = (encoded: EncodedPayload) => {
+      const properties: PublishProperties = { ...options.properties };
+      if (encoded.contentType !== undefined && properties.contentType === undefined) {
+        properties.contentType = encoded.contentType;
+      }
+      return client.publish(pattern, encoded.payload, {
+        qos: options.qos ?? this.options.qos ?? 1,
+        retain: options.retain ?? false,
+        properties,
+      }) as Promise<T>;
+    };
+    const encoded = encodeRequest({ pattern, data }, this.codec(this.wrapsEvents(client)));
+    return isPromiseLike(encoded) ? Promise.resolve(encoded).then(publish) : publish(encoded);
   }
 }

@@ -23,7 +23,7 @@ export class NestReplyChannels {
 
   constructor(
     private readonly client: MqttDriverClient,
-    private readonly onMessage: (message: MqttMessage) => Promise<void>,
+    private readonly onMessage: (message: MqttMessage) => Promise<void> | undefined,
     private readonly maxIdle = MAX_IDLE_REPLY_CHANNELS,
   ) {}
 

@@ -5,6 +5,8 @@ export {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  isPromiseLike,
+  type MaybePromise,
   type PacketCodecOptions,
   type RequestPacket,
   type ResponsePacket,

@@ -69,38 +69,60 @@ async function runDeserializer(deserializer: Deserializer, value: unknown, messa
   return packet;
 }
 
+/** True for a Promise or any other thenable. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** A value now, or a Promise of it when a custom (possibly async) serializer or deserializer is involved. */
+export type MaybePromise<T> = T | Promise<T>;
+
 /**
  * Server side: payload → what handlers receive. A custom deserializer must return `{ pattern, data, id? }` (`id`
  * only matters in the Nest wire format). Nest wire replies are flagged, so a server never handles them.
+ * Synchronous without a custom deserializer.
  * @throws MqttAsyncPayloadError for an undecodable payload or a deserializer that returned no packet
  */
-export async function decodeRequest(message: MqttMessage, options: PacketCodecOptions): Promise<DecodedRequest> {
+export function decodeRequest(message: MqttMessage, options: PacketCodecOptions): MaybePromise<DecodedRequest> {
   const value = decodePayloadOrThrow(message);
   if (options.nestWire && message.topic.endsWith('/reply') && isNestWireReply(value)) {
     return { data: undefined, isReply: true };
   }
-  if (options.deserializer) {
-    const packet = await runDeserializer(options.deserializer, value, message, '{ pattern, data, id? }');
-    const id = options.nestWire && typeof packet.id === 'string' ? packet.id : undefined;
-    return id === undefined ? { data: packet.data } : { data: packet.data, id };
-  }
+  if (options.deserializer) return deserializeRequest(options.deserializer, value, message, options.nestWire);
   if (options.nestWire && isNestWireRequest(value)) {
     return value.id === undefined ? { data: value.data } : { data: value.data, id: value.id };
   }
   return { data: value };
 }
 
+async function deserializeRequest(
+  deserializer: Deserializer,
+  value: unknown,
+  message: MqttMessage,
+  nestWire: boolean,
+): Promise<DecodedRequest> {
+  const packet = await runDeserializer(deserializer, value, message, '{ pattern, data, id? }');
+  const id = nestWire && typeof packet.id === 'string' ? packet.id : undefined;
+  return id === undefined ? { data: packet.data } : { data: packet.data, id };
+}
+
+/** Runs a custom serializer (sync or async) and encodes what it returns by the default rules. */
+function serialize(serializer: Serializer, packet: unknown): MaybePromise<EncodedPayload> {
+  const out: unknown = serializer.serialize(packet);
+  return isPromiseLike(out) ? Promise.resolve(out).then(encodePayload) : encodePayload(out);
+}
+
 /** Server side: a reply packet → payload. Natively on MQTT 5 the payload is the value, or `{ err }` for an error. */
-export async function encodeResponse(packet: ResponsePacket, options: PacketCodecOptions): Promise<EncodedPayload> {
-  if (options.serializer) return encodePayload(await options.serializer.serialize(packet));
+export function encodeResponse(packet: ResponsePacket, options: PacketCodecOptions): MaybePromise<EncodedPayload> {
+  if (options.serializer) return serialize(options.serializer, packet);
   if (options.nestWire) return encodePayload(packet);
   if (packet.err !== undefined) return encodePayload({ err: packet.err });
   return encodePayload(packet.response);
 }
 
 /** Client side: a request or event packet → payload. Natively on MQTT 5 the payload is `data`. */
-export async function encodeRequest(packet: RequestPacket, options: PacketCodecOptions): Promise<EncodedPayload> {
-  if (options.serializer) return encodePayload(await options.serializer.serialize(packet));
+export function encodeRequest(packet: RequestPacket, options: PacketCodecOptions): MaybePromise<EncodedPayload> {
+  if (options.serializer) return serialize(options.serializer, packet);
   if (options.nestWire) return encodePayload(packet);
   return encodePayload(packet.data);
 }
@@ -121,26 +143,39 @@ function nativeResponse(value: unknown, message: MqttMessage): DecodedResponse {
  * Client side: reply payload → Nest's `IncomingResponse`. A custom deserializer returns `{ id?, response?, err?,
  * isDisposed? }`; natively on MQTT 5 the id is the Correlation Data and a missing `isDisposed` / `err` is taken from
  * the reply's flags. A foreign (non-Nest) payload on a Nest reply topic is a final response without id.
+ * Synchronous without a custom deserializer.
  * @throws MqttAsyncPayloadError
  */
-export async function decodeResponse(message: MqttMessage, options: PacketCodecOptions): Promise<DecodedResponse> {
+export function decodeResponse(message: MqttMessage, options: PacketCodecOptions): MaybePromise<DecodedResponse> {
   const value = decodePayloadOrThrow(message);
   if (!options.nestWire) {
     const id = message.properties?.correlationData?.toString();
     const native = nativeResponse(value, message);
-    if (!options.deserializer) return { ...native, id };
-    const packet = await runDeserializer(options.deserializer, value, message, '{ response?, err?, isDisposed? }');
-    return {
-      id,
-      response: packet.response,
-      err: packet.err ?? native.err,
-      isDisposed: (packet.isDisposed as boolean | undefined) ?? native.isDisposed,
-    };
+    if (!options.deserializer) {
+      native.id = id;
+      return native;
+    }
+    return deserializeNativeResponse(options.deserializer, value, message, id, native);
   }
   if (options.deserializer) {
-    const packet = await runDeserializer(options.deserializer, value, message, '{ id, response?, err?, isDisposed? }');
-    return packet as DecodedResponse;
+    return runDeserializer(options.deserializer, value, message, '{ id, response?, err?, isDisposed? }');
   }
   if (isNestWireReply(value)) return value as DecodedResponse;
   return { response: value, isDisposed: true };
+}
+
+async function deserializeNativeResponse(
+  deserializer: Deserializer,
+  value: unknown,
+  message: MqttMessage,
+  id: string | undefined,
+  native: DecodedResponse,
+): Promise<DecodedResponse> {
+  const packet = await runDeserializer(deserializer, value, message, '{ response?, err?, isDisposed? }');
+  return {
+    id,
+    response: packet.response,
+    err: packet.err ?? native.err,
+    isDisposed: (packet.isDisposed as boolean | undefined) ?? native.isDisposed,
+  };
 }
