@@ -113,7 +113,9 @@ export class MqttClient implements MqttDriverClient {
   /**
    * Publishes a message. QoS 0 resolves once written to the socket; QoS 1 on PUBACK; QoS 2 on PUBCOMP.
    * Rejected locally (nothing sent) with `MqttPublishError` when it exceeds the server's Maximum Packet
-   * Size, its Maximum QoS (0x9B, never silently downgraded) or uses retain where Retain Available is false (0x9A).
+   * Size (0x95), its Maximum QoS (0x9B, never silently downgraded), uses retain where Retain Available is false
+   * (0x9A) or a `properties.topicAlias` outside 1..the server's Topic Alias Maximum (0x94; none allowed when the
+   * server announced no maximum).
    */
   async publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<PublishResult> {
     validateTopicName(topic);
@@ -144,16 +146,31 @@ export class MqttClient implements MqttDriverClient {
     });
   }
 
+  /** MQTT 5: what the server's CONNACK allows (absent properties mean the spec's defaults); nothing on 3.1.1. */
   private checkServerLimits(packet: PublishPacket): void {
-    const sp = this.serverProperties;
-    if (!sp) return;
+    if (this.protocolVersion !== 5) return;
+    const sp = this.serverProperties ?? {};
     if (sp.maximumQoS !== undefined && packet.qos > sp.maximumQoS) {
       throw new MqttPublishError(`Server allows QoS <= ${sp.maximumQoS}; publish with a lower qos`, {
         reasonCode: 0x9b,
       });
     }
     if (packet.retain && sp.retainAvailable === false) {
-      throw new MqttPublishError('Server does not support retained messages', { reasonCode: 0x9a });
+      throw new MqttPublishError('Server does not support retained messages: publish with retain: false', {
+        reasonCode: 0x9a,
+      });
+    }
+    const alias = packet.properties?.topicAlias;
+    if (alias !== undefined) {
+      const max = sp.topicAliasMaximum ?? 0;
+      if (!Number.isInteger(alias) || alias < 1 || alias > max) {
+        throw new MqttPublishError(
+          max === 0
+            ? 'Server allows no topic aliases (Topic Alias Maximum 0): remove properties.topicAlias'
+            : `Topic alias ${alias} exceeds the server's Topic Alias Maximum: use an alias from 1 to ${max}`,
+          { reasonCode: 0x94 },
+        );
+      }
     }
     if (sp.maximumPacketSize !== undefined) {
       const size = encodePacket({ ...packet, packetId: packet.qos > 0 ? 1 : undefined }, this.protocolVersion).length;

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { DisconnectPacket } from '../../../lib/driver/codec/packets.js';
-import { MqttProtocolError } from '../../../lib/driver/index.js';
+import { MqttProtocolError, MqttPublishError } from '../../../lib/driver/index.js';
 import { connectClient } from '../../hostile/harness.js';
 import { type FakeBroker, type FakeConnection, startFakeBroker } from '../../support/fake-broker.js';
 import { settlesWithin } from '../../support/messages.js';
@@ -95,5 +95,89 @@ describe('v4: keepalive', () => {
     expect(detectedAfter).toBeLessThanOrEqual(1500 + TIMER_SLACK);
     expect(w.conn.received.filter((p) => p.type === 'disconnect')).toEqual([]);
     expect(w.errors.map((e) => (e as MqttProtocolError).reasonCode)).toEqual([0x8d]);
+  });
+});
+
+/** Publishes a QoS 0 control message and waits until the broker has it: everything sent before it has arrived. */
+async function sentSoFar(w: Awaited<ReturnType<typeof connectClient>>): Promise<string[]> {
+  await w.client.publish('limits/control', 'control');
+  while ((await w.conn.next('publish')).topic !== 'limits/control');
+  return w.conn.received.flatMap((p) => (p.type === 'publish' ? [p.topic] : []));
+}
+
+async function rejection(p: Promise<unknown>): Promise<MqttPublishError> {
+  const error = await settlesWithin(
+    p.then(
+      () => new Error('publish resolved'),
+      (e: unknown) => e,
+    ),
+    5000,
+    'the publish',
+  );
+  expect(error).toBeInstanceOf(MqttPublishError);
+  return error as MqttPublishError;
+}
+
+describe('v5: Maximum QoS and Retain Available are enforced locally, nothing sent', () => {
+  it('Maximum QoS 1: a QoS 2 publish rejects with 0x9B (never downgraded); QoS 1 still works', async () => {
+    const w = await connectClient(broker, 5, {}, { properties: { maximumQoS: 1 } });
+    w.conn.autoRespond();
+    const error = await rejection(w.client.publish('limits/q2', 'x', { qos: 2 }));
+    expect(error.reasonCode).toBe(0x9b);
+    expect(error.message).toMatch(/lower qos/);
+    await expect(w.client.publish('limits/q1', 'x', { qos: 1 })).resolves.toMatchObject({ reasonCode: 0 });
+    expect(await sentSoFar(w)).toEqual(['limits/q1', 'limits/control']);
+    await w.client.disconnect();
+  });
+
+  it('Maximum QoS 0: QoS 1 and QoS 2 publishes reject with 0x9B', async () => {
+    const w = await connectClient(broker, 5, {}, { properties: { maximumQoS: 0 } });
+    for (const qos of [1, 2] as const) {
+      expect((await rejection(w.client.publish(`limits/q${qos}`, 'x', { qos }))).reasonCode).toBe(0x9b);
+    }
+    expect(await sentSoFar(w)).toEqual(['limits/control']);
+    await w.client.disconnect();
+  });
+
+  it('Retain Available false: a retained publish rejects with 0x9A at any QoS; a plain one is sent', async () => {
+    const w = await connectClient(broker, 5, {}, { properties: { retainAvailable: false } });
+    w.conn.autoRespond();
+    for (const qos of [0, 1, 2] as const) {
+      const error = await rejection(w.client.publish(`limits/r${qos}`, 'x', { qos, retain: true }));
+      expect(error.reasonCode).toBe(0x9a);
+      expect(error.message).toMatch(/retain: false/);
+    }
+    await w.client.publish('limits/plain', 'x', { qos: 1 });
+    expect(await sentSoFar(w)).toEqual(['limits/plain', 'limits/control']);
+    await w.client.disconnect();
+  });
+});
+
+describe("v5: the server's Topic Alias Maximum bounds properties.topicAlias", () => {
+  it('no Topic Alias Maximum in CONNACK (0: none allowed): any alias rejects with 0x94, nothing sent', async () => {
+    const w = await connectClient(broker, 5);
+    for (const qos of [0, 1] as const) {
+      const error = await rejection(w.client.publish('limits/a', 'x', { qos, properties: { topicAlias: 1 } }));
+      expect(error.reasonCode).toBe(0x94);
+      expect(error.message).toMatch(/remove properties\.topicAlias/);
+    }
+    expect(await sentSoFar(w)).toEqual(['limits/control']);
+    await w.client.disconnect();
+  });
+
+  it('Topic Alias Maximum 2: aliases 0 and 3 reject with 0x94; 1 and 2 are sent with the alias', async () => {
+    const w = await connectClient(broker, 5, {}, { properties: { topicAliasMaximum: 2 } });
+    w.conn.autoRespond();
+    for (const topicAlias of [0, 3, 65535]) {
+      const error = await rejection(w.client.publish('limits/bad', 'x', { qos: 1, properties: { topicAlias } }));
+      expect(error.reasonCode).toBe(0x94);
+      expect(error.message).toMatch(/from 1 to 2/);
+    }
+    await w.client.publish('limits/one', 'x', { qos: 1, properties: { topicAlias: 1 } });
+    await w.client.publish('limits/two', 'x', { properties: { topicAlias: 2 } });
+    expect(await sentSoFar(w)).toEqual(['limits/one', 'limits/two', 'limits/control']);
+    const aliases = w.conn.received.flatMap((p) => (p.type === 'publish' ? [p.properties?.topicAlias] : []));
+    expect(aliases).toEqual([1, 2, undefined]);
+    await w.client.disconnect();
   });
 });
