@@ -191,11 +191,35 @@ export class MqttClient implements MqttDriverClient {
     return this.requests.request(topic, payload, options);
   }
 
-  /** Sends DISCONNECT (when connected), closes, and rejects everything pending. Idempotent. */
+  private closing: Promise<void> | undefined;
+
+  /**
+   * Sends DISCONNECT (when connected; MQTT 5 with `reasonCode`, `sessionExpiryInterval` and `reasonString`),
+   * closes, and rejects everything pending. Idempotent: later and concurrent calls share the first one's close
+   * (one DISCONNECT on the wire).
+   * Rejects before any I/O, leaving the client connected, with `MqttError` (0x82) when `sessionExpiryInterval` is
+   * non-zero but the connection was made with a zero Session Expiry Interval — MQTT 5 (3.14.2.2.2) makes that a
+   * protocol error, so the broker would not take the DISCONNECT as a normal one (and would publish the will).
+   */
   async disconnect(options: DisconnectOptions = {}): Promise<void> {
+    if (this.closing) return this.closing;
     if (this.currentStatus === 'closed') return;
-    await this.connection.close(options);
-    this.shutdown('Client disconnected');
+    if (this.protocolVersion === 5 && options.sessionExpiryInterval) {
+      const atConnect =
+        this.options.sessionExpiryInterval || this.options.connectProperties?.sessionExpiryInterval || 0;
+      if (atConnect === 0) {
+        throw new MqttError(
+          'disconnect({ sessionExpiryInterval }) needs a non-zero sessionExpiryInterval at connect: connect with ' +
+            'one (any value; disconnect may then change it), or leave it out / pass 0 here',
+          { reasonCode: 0x82 },
+        );
+      }
+    }
+    this.closing = (async () => {
+      await this.connection.close(options);
+      this.shutdown('Client disconnected');
+    })();
+    return this.closing;
   }
 
   /** @internal Final close: reject every pending operation. */
