@@ -1,8 +1,12 @@
+import net from 'node:net';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
-import { ServerMqttAsync } from '../../../lib/nest/index.js';
+import type { TransportFactory } from '../../../lib/driver/index.js';
+import { DEFAULT_SERVER_CONNECT_ATTEMPTS, ServerMqttAsync } from '../../../lib/nest/index.js';
 import { outsideClient, startApp } from './helpers.js';
 import { freePort, hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 import { serverAcks, testConnector } from './support/connector.js';
@@ -66,6 +70,89 @@ suite('ServerMqttAsync lifecycle on mosquitto', () => {
     const error = await new Promise<unknown>((resolve) => server.listen((err) => resolve(err)));
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(`could not connect to mqtt://127.0.0.1:${port}`);
+  });
+
+  /** A TCP transport for the driver that counts its connect attempts. */
+  function countingTransport(): { attempts: number; transport: TransportFactory } {
+    const counter = {
+      attempts: 0,
+      transport: (url: URL) => {
+        counter.attempts++;
+        return new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(Number(url.port), url.hostname);
+          socket.once('connect', () => resolve(socket));
+          socket.once('error', (err) => {
+            socket.destroy();
+            reject(err);
+          });
+        });
+      },
+    };
+    return counter;
+  }
+
+  async function listenFails(server: ServerMqttAsync): Promise<Error> {
+    const moduleRef = await Test.createTestingModule({}).compile();
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    const error = await app.listen().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await app.close();
+    expect(error).toBeInstanceOf(Error);
+    return error as Error;
+  }
+
+  it('app.listen() on a dead port fails after reconnect.maxAttempts attempts, naming the URL without credentials', async () => {
+    const port = await freePort();
+    const counter = countingTransport();
+    const server = new ServerMqttAsync({
+      url: `mqtt://alice:s3cret@127.0.0.1:${port}`,
+      reconnect: { maxAttempts: 4, initialDelay: 20, factor: 2, jitter: 0 },
+      transport: counter.transport,
+    });
+    const statuses: string[] = [];
+    server.status.subscribe((s) => statuses.push(s));
+    const t0 = Date.now();
+    const error = await listenFails(server);
+    const elapsed = Date.now() - t0;
+    expect(counter.attempts).toBe(4);
+    // backoff between the attempts: 20 + 40 + 80 ms
+    expect(elapsed).toBeGreaterThanOrEqual(135);
+    expect(error.message).toContain(`ServerMqttAsync could not connect to mqtt://***@127.0.0.1:${port}`);
+    const everything = inspect(error, { depth: 10 });
+    expect(everything).not.toContain('s3cret');
+    expect(everything).not.toContain('alice');
+    expect(statuses.at(-1)).toBe('closed');
+  });
+
+  it(`makes DEFAULT_SERVER_CONNECT_ATTEMPTS (${DEFAULT_SERVER_CONNECT_ATTEMPTS}) attempts when the options set none`, async () => {
+    const port = await freePort();
+    const counter = countingTransport();
+    const server = new ServerMqttAsync({
+      url: `mqtt://127.0.0.1:${port}`,
+      reconnect: { initialDelay: 10 },
+      transport: counter.transport,
+    });
+    const error = await listenFails(server);
+    expect(DEFAULT_SERVER_CONNECT_ATTEMPTS).toBe(3);
+    expect(counter.attempts).toBe(DEFAULT_SERVER_CONNECT_ATTEMPTS);
+    expect(error.message).toContain(`could not connect to mqtt://127.0.0.1:${port}`);
+  });
+
+  it('on the default TCP transport the attempts are spaced by the reconnect backoff', async () => {
+    const port = await freePort();
+    const server = new ServerMqttAsync({
+      url: `mqtt://127.0.0.1:${port}`,
+      reconnect: { maxAttempts: 3, initialDelay: 300, factor: 1, jitter: 0 },
+    });
+    const t0 = Date.now();
+    const error = await listenFails(server);
+    const elapsed = Date.now() - t0;
+    // 3 attempts: two 300 ms pauses; a 4th attempt would add a third
+    expect(elapsed).toBeGreaterThanOrEqual(590);
+    expect(elapsed).toBeLessThan(880);
+    expect(error.message).toContain(`could not connect to mqtt://127.0.0.1:${port}`);
   });
 
   it('rejects a malformed pattern at startup naming the handler', async () => {
