@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
-import type { Observable } from 'rxjs';
+import { isObservable, type Observable } from 'rxjs';
 import type { MqttDriverClient, MqttMessage, PublishProperties, UserProperty } from '../../driver/index.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import type { MqttAsyncServerOptions } from '../options.js';
@@ -18,13 +18,15 @@ import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/
 import {
   type DecodedRequest,
   decodeRequest,
+  type EncodedPayload,
   encodeResponse,
+  isPromiseLike,
   type PacketCodecOptions,
   type ResponsePacket,
 } from '../serialization/index.js';
 import type { AckTicket } from './ack-sequencer.js';
 import { nestReplyTopic } from './nest-wire.js';
-import { type ReplyPacket, settleEventResult, streamReplies, toRpcError } from './replies.js';
+import { type ReplyPacket, settleObservable, streamReplies, toRpcError } from './replies.js';
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -48,15 +50,22 @@ export interface DispatcherHost {
  * matching event handler, publishes replies, and settles the ack according to the group's ack mode.
  */
 export class MessageDispatcher {
-  constructor(private readonly host: DispatcherHost) {}
+  private readonly codecs: Record<'native' | 'nest', PacketCodecOptions>;
 
-  private get nestWire(): boolean {
-    return this.host.options.nestWireFormat === true || this.host.client().protocolVersion === 4;
+  constructor(private readonly host: DispatcherHost) {
+    const { serializer, deserializer } = host.options;
+    this.codecs = {
+      native: { serializer, deserializer, nestWire: false },
+      nest: { serializer, deserializer, nestWire: true },
+    };
+  }
+
+  private nestWire(client: MqttDriverClient): boolean {
+    return this.host.options.nestWireFormat === true || client.protocolVersion === 4;
   }
 
   private codec(nestWire: boolean): PacketCodecOptions {
-    const { serializer, deserializer } = this.host.options;
-    return { serializer, deserializer, nestWire };
+    return nestWire ? this.codecs.nest : this.codecs.native;
   }
 
   /** Returns the first handler error, if any (for the `message:handled` event). */
@@ -66,7 +75,8 @@ export class MessageDispatcher {
     if (ackMode === 'auto') void ticket.ack();
     try {
       // The driver hands each message to a Subscription once, even when the broker sent one copy per filter.
-      await this.route(group, message, ticket, errors);
+      const running = this.route(group, message, ticket, errors);
+      if (running) await running;
     } catch (err) {
       errors.push(err);
       this.host.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`);
@@ -79,40 +89,59 @@ export class MessageDispatcher {
     return errors[0];
   }
 
-  private async route(
+  /** Decodes and runs the handlers; synchronous up to the handler calls (undefined: nothing to wait for). */
+  private route(
     group: SubscriptionGroup<MessageHandler>,
     message: MqttMessage,
     ticket: AckTicket,
     errors: unknown[],
-  ) {
-    if (message.userProperties[REPLY_MARKER_PROPERTY] === FLAG) return;
+  ): Promise<unknown> | undefined {
+    if (message.userProperties[REPLY_MARKER_PROPERTY] === FLAG) return undefined;
     const topic = message.topic;
     const rpc = this.host.router.rpcRoute(topic);
     const rpcHere = rpc && rpc.group === group ? rpc : undefined;
     const events = this.host.router.eventRoutes(group, topic);
-    if (!rpcHere && events.length === 0) return;
+    if (!rpcHere && events.length === 0) return undefined;
 
-    let decoded: DecodedRequest;
-    try {
-      decoded = await decodeRequest(message, this.codec(this.nestWire));
-    } catch (err) {
+    const undecodable = (err: unknown) => {
       errors.push(err);
-      await this.rejectUndecodable(message, rpcHere, events, err);
-      return;
+      return this.rejectUndecodable(message, rpcHere, events, err);
+    };
+    let decoded: ReturnType<typeof decodeRequest>;
+    try {
+      decoded = decodeRequest(message, this.codec(this.nestWire(this.host.client())));
+    } catch (err) {
+      return undecodable(err);
     }
-    if (decoded.isReply) return;
+    if (isPromiseLike(decoded)) {
+      return decoded.then((d) => this.runHandlers(d, message, rpcHere, events, ticket, errors), undecodable);
+    }
+    return this.runHandlers(decoded, message, rpcHere, events, ticket, errors);
+  }
+
+  private runHandlers(
+    decoded: DecodedRequest,
+    message: MqttMessage,
+    rpc: Entry | undefined,
+    events: Entry[],
+    ticket: AckTicket,
+    errors: unknown[],
+  ): Promise<unknown> | undefined {
+    if (decoded.isReply) return undefined;
     const data = decoded.data;
     let reply: ReplyRoute = { kind: 'none' };
     const responseTopic = message.properties?.responseTopic;
     if (decoded.id !== undefined) {
-      reply = { kind: 'nest', topic: nestReplyTopic(topic), id: decoded.id };
+      reply = { kind: 'nest', topic: nestReplyTopic(message.topic), id: decoded.id };
     } else if (responseTopic !== undefined) {
       reply = { kind: 'v5', topic: responseTopic, correlationData: message.properties.correlationData };
     }
+    if (events.length === 0) return this.runRpc(rpc!, message, data, ticket, reply, errors);
+    if (!rpc && events.length === 1) return this.runEvent(events[0]!, message, data, ticket, errors);
     const runs: Promise<void>[] = [];
-    if (rpcHere) runs.push(this.runRpc(rpcHere, message, data, ticket, reply, errors));
+    if (rpc) runs.push(this.runRpc(rpc, message, data, ticket, reply, errors));
     for (const entry of events) runs.push(this.runEvent(entry, message, data, ticket, errors));
-    await Promise.all(runs);
+    return Promise.all(runs);
   }
 
   private context(entry: Entry, message: MqttMessage, ticket: AckTicket): MqttAsyncContext {
@@ -135,9 +164,9 @@ export class MessageDispatcher {
     errors: unknown[],
   ) {
     const ctx = this.context(entry, message, ticket);
-    let result$: Observable<unknown>;
+    let result: unknown;
     try {
-      result$ = this.host.toObservable(await entry.handler(data, ctx));
+      result = await entry.handler(data, ctx);
     } catch (err) {
       errors.push(err);
       await this.publishReply(reply, message, { kind: 'error', err: toRpcError(err) });
@@ -148,20 +177,32 @@ export class MessageDispatcher {
         `@MessagePattern('${entry.route.pattern}') handled a message on '${message.topic}' that had no Response Topic; the result had nowhere to go`,
       );
     }
+    const onError = (err: unknown) =>
+      this.host.logger.error(`Reply on '${message.topic}' could not be published: ${describe(err)}`);
+    if (!isObservable(result)) {
+      // A plain value (what `transformToObservable` would wrap in `of()`): one final reply.
+      try {
+        await this.publishReply(reply, message, { kind: 'value', response: result, final: true });
+      } catch (err) {
+        onError(err);
+      }
+      return;
+    }
     await streamReplies(
-      result$,
+      this.host.toObservable(result),
       async (packet) => {
         if (packet.kind === 'error') errors.push(packet.err);
         await this.publishReply(reply, message, packet);
       },
-      (err) => this.host.logger.error(`Reply on '${message.topic}' could not be published: ${describe(err)}`),
+      onError,
     );
   }
 
   private async runEvent(entry: Entry, message: MqttMessage, data: unknown, ticket: AckTicket, errors: unknown[]) {
     const ctx = this.context(entry, message, ticket);
     try {
-      await settleEventResult(await entry.handler(data, ctx));
+      const result = await entry.handler(data, ctx);
+      if (isObservable(result)) await settleObservable(result);
     } catch (err) {
       errors.push(err);
       this.host.logger.error(`@EventPattern('${entry.route.pattern}') failed on '${message.topic}': ${describe(err)}`);
@@ -202,31 +243,45 @@ export class MessageDispatcher {
     }
   }
 
-  private async publishReply(reply: ReplyRoute, request: MqttMessage, packet: ReplyPacket) {
-    if (reply.kind === 'none') return;
-    const client = this.host.client();
+  /** Publishes one reply; the encoding is synchronous unless a custom serializer is async. */
+  private publishReply(reply: ReplyRoute, request: MqttMessage, packet: ReplyPacket): Promise<unknown> | undefined {
+    if (reply.kind === 'none') return undefined;
     const response: ResponsePacket = {
       isDisposed: packet.kind === 'error' || packet.kind === 'complete' || packet.final,
     };
     if (packet.kind === 'value') response.response = packet.response;
     if (packet.kind === 'error') response.err = packet.err;
+    const encoded =
+      reply.kind === 'nest'
+        ? encodeResponse({ id: reply.id, ...response }, this.codecs.nest)
+        : encodeResponse(response, this.codecs.native);
+    if (isPromiseLike(encoded)) {
+      return Promise.resolve(encoded).then((e) => this.sendReply(reply, request, packet, e));
+    }
+    return this.sendReply(reply, request, packet, encoded);
+  }
+
+  private sendReply(
+    reply: Exclude<ReplyRoute, { kind: 'none' }>,
+    request: MqttMessage,
+    packet: ReplyPacket,
+    encoded: EncodedPayload,
+  ): Promise<unknown> {
+    const client = this.host.client();
+    const properties: PublishProperties = {};
     if (reply.kind === 'nest') {
-      const encoded = await encodeResponse({ id: reply.id, ...response }, this.codec(true));
-      const properties: PublishProperties = {};
       if (encoded.contentType !== undefined && client.protocolVersion === 5)
         properties.contentType = encoded.contentType;
-      await client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
-      return;
+      return client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
     }
-    const encoded = await encodeResponse(response, this.codec(false));
     const userProperties: UserProperty[] = [[REPLY_MARKER_PROPERTY, FLAG]];
     if (packet.kind === 'value' && packet.final) userProperties.push([REPLY_FINAL_PROPERTY, FLAG]);
     if (packet.kind === 'error') userProperties.push([REPLY_ERROR_PROPERTY, FLAG], [REPLY_FINAL_PROPERTY, FLAG]);
     if (packet.kind === 'complete') userProperties.push([REPLY_FINAL_PROPERTY, FLAG], [REPLY_EMPTY_PROPERTY, FLAG]);
-    const properties: PublishProperties = { userProperties };
+    properties.userProperties = userProperties;
     if (reply.correlationData !== undefined) properties.correlationData = reply.correlationData;
     if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
-    await client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
+    return client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
   }
 }
 

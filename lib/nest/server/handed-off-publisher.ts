@@ -13,6 +13,8 @@ export const MAX_UNCONFIRMED_PUBLISHES = 1_000;
  * them, and beyond {@link MAX_UNCONFIRMED_PUBLISHES} a publish waits for its own confirmation (backpressure
  * instead of an unbounded queue).
  */
+const HANDED_OFF: Promise<PublishResult> = Promise.resolve({ reasonCode: 0 });
+
 export class HandedOffPublisher {
   private readonly unconfirmed = new Set<Promise<unknown>>();
   private wrapped: MqttDriverClient | undefined;
@@ -36,13 +38,18 @@ export class HandedOffPublisher {
     return this.wrapped;
   }
 
-  private async publish(
+  private publish(
     client: MqttDriverClient,
     topic: string,
     payload: string | Uint8Array,
     options?: PublishOptions,
   ): Promise<PublishResult> {
-    const confirmed = client.publish(topic, payload, options);
+    let confirmed: Promise<PublishResult>;
+    try {
+      confirmed = client.publish(topic, payload, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.unconfirmed.size >= MAX_UNCONFIRMED_PUBLISHES) return confirmed;
     const tracked: Promise<void> = confirmed.then(
       () => {
@@ -54,7 +61,7 @@ export class HandedOffPublisher {
       },
     );
     this.unconfirmed.add(tracked);
-    return { reasonCode: 0 };
+    return HANDED_OFF;
   }
 
   /** Publishes handed off and not yet confirmed (or failed). */

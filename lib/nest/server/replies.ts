@@ -1,4 +1,4 @@
-import { isObservable, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 
 /** One reply of an RPC handler's result stream. */
 export type ReplyPacket =
@@ -63,9 +63,8 @@ export function streamReplies(
   });
 }
 
-/** Waits for an event handler's result (value, Promise or Observable); rejects with its error. */
-export function settleEventResult(result: unknown): Promise<void> {
-  if (!isObservable(result)) return Promise.resolve();
+/** Waits for an event handler's Observable result to complete; rejects with its error. */
+export function settleObservable(result: Observable<unknown>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     result.subscribe({ error: reject, complete: resolve });
   });

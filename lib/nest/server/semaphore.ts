@@ -3,6 +3,13 @@ export class Semaphore {
   private readonly waiters: Array<() => void> = [];
   constructor(private free: number) {}
 
+  /** Takes a slot now if one is free. */
+  tryAcquire(): boolean {
+    if (this.free === 0) return false;
+    this.free--;
+    return true;
+  }
+
   acquire(): Promise<void> {
     if (this.free > 0) {
       this.free--;

@@ -12,7 +12,7 @@ import * as driver from '../../driver/index.js';
 import { redactUrl } from '../../driver/index.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
-import { AckSequencer } from './ack-sequencer.js';
+import { AckSequencer, type AckTicket } from './ack-sequencer.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
@@ -179,24 +179,28 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const slots = new Semaphore(group.options.concurrency);
     const sequencer = new AckSequencer((err) => this.logger.error(`Ack failed: ${describe(err)}`));
     for (;;) {
-      if ((await stop.race(slots.acquire())) === 'stop') return;
+      if (!slots.tryAcquire() && (await stop.race(slots.acquire())) === 'stop') return;
       const next = await stop.race(iterator.next());
       if (next === 'stop' || next.done) {
         slots.release();
         return;
       }
-      const message = next.value;
-      const ticket = sequencer.enqueue(message);
-      const work = this.dispatcher
-        .dispatch(group, message, ticket)
-        .then((error) => this.emitHandled(message, error))
-        .catch((err) => this.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`))
-        .finally(() => {
-          slots.release();
-          this.running.delete(work);
-        });
-      this.running.add(work);
+      this.handle(group, next.value, sequencer.enqueue(next.value), slots);
     }
+  }
+
+  private handle(group: SubscriptionGroup<MessageHandler>, message: MqttMessage, ticket: AckTicket, slots: Semaphore) {
+    const finish = (error?: unknown, failed = false) => {
+      slots.release();
+      this.running.delete(work);
+      if (failed) this.logger.error(`Message on '${message.topic}' failed: ${describe(error)}`);
+      else if (this.handledListeners > 0) this.emitHandled(message, error);
+    };
+    const work: Promise<void> = this.dispatcher.dispatch(group, message, ticket).then(
+      (error) => finish(error),
+      (err: unknown) => finish(err, true),
+    );
+    this.running.add(work);
   }
 
   private emitHandled(message: MqttMessage, error: unknown): void {
@@ -210,6 +214,12 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
         this.logger.error(`A 'message:handled' listener threw: ${describe(err)}`);
       }
     }
+  }
+
+  private get handledListeners(): number {
+    let n = 0;
+    for (const [name] of this.listeners) if (name === 'message:handled') n++;
+    return n;
   }
 
   /**
