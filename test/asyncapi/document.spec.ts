@@ -7,8 +7,10 @@ import { Type } from 'class-transformer';
 import { IsNumber, IsString, ValidateNested } from 'class-validator';
 import {
   type AsyncApiDocument,
+  type AsyncApiMessage,
   AsyncApiOperation,
   AsyncApiPublishes,
+  ClientMqttAsync,
   createAsyncApiDocument,
   ServerMqttAsync,
 } from '../../lib/nest/index.js';
@@ -52,6 +54,14 @@ class EdgeCasesController {
 @Module({ controllers: [EdgeCasesController] })
 class EdgeCasesModule {}
 
+/** The message a `#/channels/<id>/messages/<key>` reference points to. */
+function resolve(doc: AsyncApiDocument, ref: { $ref: string } | undefined): AsyncApiMessage {
+  const [, channel, key] = /^#\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(ref?.$ref ?? '') ?? [];
+  const message = doc.channels[channel ?? '']?.messages[key ?? ''];
+  if (!message) throw new Error(`no message at ${ref?.$ref}`);
+  return message;
+}
+
 describe('createAsyncApiDocument', () => {
   const validate = asyncApi3Validator();
   let sample: INestApplication;
@@ -87,6 +97,7 @@ describe('createAsyncApiDocument', () => {
     expect(validate(doc)).toEqual([]);
     expect(doc.asyncapi).toBe('3.0.0');
     expect(doc.info).toEqual({ title: 'Devices', version: '2.1.0', description: 'The sample' });
+    expect(Object.keys(doc.servers ?? {})).toEqual(['broker']); // explicit servers: the client's broker not added
     expect(doc.servers?.broker).toMatchObject({
       host: 'broker.example.com:8883',
       protocol: 'mqtts',
@@ -124,6 +135,24 @@ describe('createAsyncApiDocument', () => {
       required: ['op'],
     });
     expect(doc.components?.schemas?.CommandResultDto).toBeDefined();
+  });
+
+  it('puts Response Topic and Correlation Data bindings on RPC requests and replies only', () => {
+    const ops = Object.values(doc.operations);
+    const command = ops.find((o) => o.title === 'DevicesController.command');
+    const request = resolve(doc, command?.messages[0]);
+    const reply = resolve(doc, command?.reply?.messages?.[0]);
+    const correlationData = { type: 'string', format: 'binary', description: 'Echoed on the reply' };
+    expect(request.bindings?.mqtt).toEqual({
+      contentType: 'application/json',
+      responseTopic: { type: 'string', description: 'Where the reply goes (MQTT 5 Response Topic)' },
+      correlationData,
+      bindingVersion: '0.2.0',
+    });
+    expect(reply.payload).toEqual({ $ref: '#/components/schemas/CommandResultDto' });
+    expect(reply.bindings?.mqtt).toEqual({ contentType: 'application/json', correlationData, bindingVersion: '0.2.0' });
+    const event = resolve(doc, ops.find((o) => o.title === 'DevicesController.temperature')?.messages[0]);
+    expect(event.bindings?.mqtt).toEqual({ contentType: 'application/json', bindingVersion: '0.2.0' });
   });
 
   it('has receive operations for handlers with QoS, shared group and reply; send for replies and publishers', () => {
@@ -197,6 +226,49 @@ describe('createAsyncApiDocument servers', () => {
           bindings: { mqtt: { bindingVersion: '0.2.0' } },
         },
       });
+      expect(asyncApi3Validator()(doc)).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('adds the broker of each registered ClientMqttAsync (ClientsModule or provider) the servers do not describe', async () => {
+    const clientOnTheServerBroker = new ClientMqttAsync({ url: 'mqtt://broker.local:1884', protocolVersion: 4 });
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.register({ url: 'mqtt://events.local:1885', protocolVersion: 4 })], // EVENTS_CLIENT
+      providers: [
+        {
+          provide: Symbol('audit'),
+          useValue: new ClientMqttAsync({ url: 'mqtts://svc:s3cret@audit.example.com', clientId: 'audit' }),
+        },
+        { provide: 'SAME_BROKER', useFactory: () => clientOnTheServerBroker },
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.connectMicroservice({ strategy: new ServerMqttAsync({ url: 'mqtt://broker.local:1884', protocolVersion: 4 }) });
+    try {
+      const doc = await createAsyncApiDocument(app);
+      const bindings = { mqtt: { bindingVersion: '0.2.0' } };
+      const by = (name: string) =>
+        `The broker of the ClientMqttAsync \`${name}\` (the app publishes and sends requests here).`;
+      expect(doc.servers).toEqual({
+        mqtt: { host: 'broker.local:1884', protocol: 'mqtt', protocolVersion: '3.1.1', bindings },
+        EVENTS_CLIENT: {
+          host: 'events.local:1885',
+          protocol: 'mqtt',
+          protocolVersion: '3.1.1',
+          description: by('EVENTS_CLIENT'),
+          bindings,
+        },
+        audit: {
+          host: 'audit.example.com:8883',
+          protocol: 'mqtts',
+          protocolVersion: '5',
+          description: by('audit'),
+          bindings: { mqtt: { clientId: 'audit', bindingVersion: '0.2.0' } },
+        },
+      });
+      expect(JSON.stringify(doc)).not.toContain('s3cret');
       expect(asyncApi3Validator()(doc)).toEqual([]);
     } finally {
       await app.close();

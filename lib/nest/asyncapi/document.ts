@@ -1,17 +1,18 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { DocumentBuilder } from './builder.js';
-import { scanHandlers } from './scan.js';
+import { scanClients, scanHandlers } from './scan.js';
 import { loadClassSchemas, SchemaCollector } from './schemas.js';
 import type { AsyncApiDocument, AsyncApiDocumentOptions, AsyncApiServer, AsyncApiServerInfo } from './types.js';
 
 const MQTT_TRANSPORT = Symbol.for('nest-mqtt-async');
 
 /**
- * Generates an AsyncAPI 3.0.0 document from the MQTT handlers of a Nest app (or microservice): one channel per
- * topic pattern (with its `{params}`), a `receive` operation per handler (QoS, shared group, ack mode, the RPC
- * reply), `send` operations for replies and declared publishers (`@AsyncApiPublishes`, `options.publishers`),
- * and message payload schemas from the `@Payload()` parameter types (class-validator DTOs through
- * `class-validator-jsonschema`).
+ * Generates an AsyncAPI 3.0.0 document from the MQTT handlers and clients of a Nest app (or microservice):
+ * servers from its `ServerMqttAsync` strategies and registered `ClientMqttAsync` instances (unless
+ * `options.servers`), one channel per topic pattern (with its `{params}`), a `receive` operation per handler
+ * (QoS, shared group, ack mode, the RPC reply), `send` operations for replies and declared publishers
+ * (`@AsyncApiPublishes`, `options.publishers`), and message payload schemas from the `@Payload()` parameter
+ * types (class-validator DTOs through `class-validator-jsonschema`).
  *
  * ```ts
  * const document = await createAsyncApiDocument(app, { title: 'Devices', servers: { broker: mqttServer } });
@@ -54,8 +55,38 @@ function servers(app: INestApplicationContext, options: AsyncApiDocumentOptions)
   return entries.length > 0 ? { servers: Object.fromEntries(entries) } : {};
 }
 
-/** The `ServerMqttAsync` strategies of the app: itself (a microservice) or those of `connectMicroservice()`. */
+/**
+ * The brokers the app talks to: its `ServerMqttAsync` strategies, then the broker of each registered
+ * `ClientMqttAsync` that none of them already describes (named after the client's injection token).
+ */
 function discoverServers(app: INestApplicationContext): Record<string, AsyncApiServerInfo> {
+  const found = discoverStrategies(app);
+  const known = new Set(Object.values(found).map(brokerKey));
+  for (const client of scanClients(app)) {
+    const key = brokerKey(client.options);
+    if (known.has(key)) continue;
+    known.add(key);
+    const description = `The broker of the ClientMqttAsync \`${client.name}\` (the app publishes and sends requests here).`;
+    found[uniqueName(found, client.name)] = { ...client.options, description };
+  }
+  return found;
+}
+
+/** Server names must match `^[A-Za-z0-9_-]+$`. */
+function uniqueName(taken: Record<string, unknown>, wanted: string): string {
+  const base = wanted.replace(/[^\w-]/g, '_') || 'client';
+  let name = base;
+  for (let n = 2; taken[name]; n++) name = `${base}-${n}`;
+  return name;
+}
+
+function brokerKey(info: AsyncApiServerInfo): string {
+  const server = toServer(info);
+  return `${server.protocol}://${server.host}${server.pathname ?? ''}`;
+}
+
+/** The `ServerMqttAsync` strategies of the app: itself (a microservice) or those of `connectMicroservice()`. */
+function discoverStrategies(app: INestApplicationContext): Record<string, AsyncApiServerInfo> {
   type Host = { serverInstance?: { transportId?: unknown; options?: AsyncApiServerInfo } };
   const hosted = app as INestApplicationContext & Host & { getMicroservices?: () => Host[] };
   const hosts: Host[] = [hosted, ...(hosted.getMicroservices?.() ?? [])];

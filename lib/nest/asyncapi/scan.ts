@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { ClientMqttAsync } from '../client/client-mqtt-async.js';
 import type { MqttAsyncHandlerOptions } from '../options.js';
 import {
   ASYNCAPI_OPERATION,
@@ -8,6 +9,7 @@ import {
   type AsyncApiPayload,
   type AsyncApiPublisher,
 } from './decorators.js';
+import type { AsyncApiServerInfo } from './types.js';
 
 // Nest's own metadata keys (@nestjs/microservices and @nestjs/common constants).
 const PATTERN_METADATA = 'microservices:pattern';
@@ -50,6 +52,37 @@ export function scanHandlers(app: INestApplicationContext, transportId?: symbol)
     }
   }
   return handlers;
+}
+
+/** A `ClientMqttAsync` registered in the app, named after its injection token. */
+export interface ScannedClient {
+  name: string;
+  /** Its connection options (only the fields a server entry shows are read). */
+  options: AsyncApiServerInfo;
+}
+
+/** Lists the `ClientMqttAsync` instances among the providers of every module (`ClientsModule` or custom providers). */
+export function scanClients(app: INestApplicationContext): ScannedClient[] {
+  const modules = app.get(ModulesContainer, { strict: false });
+  const clients: ScannedClient[] = [];
+  const seen = new Set<unknown>();
+  for (const module of modules.values()) {
+    for (const [token, wrapper] of module.providers) {
+      const instance: unknown = wrapper.isDependencyTreeStatic() ? wrapper.instance : undefined;
+      if (!(instance instanceof ClientMqttAsync) || seen.has(instance)) continue;
+      seen.add(instance);
+      // `options` is protected: the generator reads what the client was configured with, as Nest's own tools do.
+      const options = (instance as unknown as { options: AsyncApiServerInfo }).options;
+      clients.push({ name: tokenName(token), options });
+    }
+  }
+  return clients;
+}
+
+function tokenName(token: unknown): string {
+  if (typeof token === 'string') return token;
+  if (typeof token === 'symbol') return token.description ?? 'client';
+  return (token as { name?: string }).name || 'client';
 }
 
 function scanController(metatype: Ctor, transportId?: symbol): ScannedHandler[] {

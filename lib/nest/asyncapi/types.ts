@@ -77,10 +77,15 @@ export interface AsyncApiDocumentOptions {
   description?: string;
   /**
    * The brokers, by name. A `ServerMqttAsync` instance works too (its url and options are used). Default: the
-   * app's own `ServerMqttAsync` strategies (`connectMicroservice()` or `createMicroservice()`), named `mqtt`.
+   * app's own `ServerMqttAsync` strategies (`connectMicroservice()` or `createMicroservice()`), named `mqtt`,
+   * plus the broker of each `ClientMqttAsync` registered in the app (`ClientsModule` or a provider) that none
+   * of them describes, named after the client's injection token. Setting `servers` replaces that discovery.
    */
   servers?: Record<string, AsyncApiServerInfo | { readonly options: AsyncApiServerInfo }>;
-  /** Topics the app publishes to outside handlers (e.g. from a service through `ClientMqttAsync.emit()`). */
+  /**
+   * Topics the app publishes to outside handlers (e.g. from a service through `ClientMqttAsync.emit()`): a
+   * client's topics are chosen at its call sites, which the generator cannot see, so they are declared here.
+   */
   publishers?: AsyncApiPublisher[];
   /** Titles and descriptions of channels, by address as written in the document (`devices/{id}/cmd`). */
   channels?: Record<string, { title?: string; description?: string }>;
