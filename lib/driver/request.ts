@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from './client.js';
-import { MqttDisconnectedError, MqttError, MqttTimeoutError } from './errors.js';
+import { MqttDisconnectedError, MqttError, MqttPublishError, MqttTimeoutError } from './errors.js';
+import { validateTopicName } from './topic.js';
 import type { MqttMessage, RequestOptions, Subscription } from './types.js';
 
 interface Pending {
@@ -9,17 +10,29 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+interface ConnectWaiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+const noop = (): void => undefined;
+
 /**
  * Request/response. MQTT 5: one response subscription per client, made lazily and reused (on the broker's
  * Response Information when given, else `<random prefix>/responses`); replies are matched by 16 random bytes
- * of Correlation Data; unknown or late replies are dropped. MQTT 3.1.1: `responseTopic` is required and the
- * first message on it is the reply.
+ * of Correlation Data; unknown or late replies are acknowledged and dropped. MQTT 3.1.1: `responseTopic` is
+ * required and the first message on it is the reply.
+ *
+ * A request made while the client is not connected (reconnecting) waits for the connection, within its
+ * `timeout`, before anything is sent — at every QoS, so a request that timed out offline is never sent later.
+ * Once published, a request survives reconnects: its reply may arrive on a later connection.
  */
 export class Requests {
   private readonly pending = new Map<string, Pending>();
   private responseTopic: string | undefined;
   private responseSub: Promise<Subscription> | undefined;
   private responseInformation: string | undefined;
+  private readonly connectWaiters = new Set<ConnectWaiter>();
 
   constructor(
     private readonly client: MqttClient,
@@ -28,42 +41,102 @@ export class Requests {
 
   onConnected(responseInformation: string | undefined): void {
     if (responseInformation && !this.responseInformation) this.responseInformation = responseInformation;
+    for (const w of [...this.connectWaiters]) w.resolve();
   }
 
   async request(topic: string, payload: Uint8Array | string, o: RequestOptions): Promise<MqttMessage> {
+    validateTopicName(topic);
+    if (this.client.status === 'closed') throw new MqttDisconnectedError('Client is closed: call connect() again');
     if (this.client.protocolVersion === 4) return this.requestV4(topic, payload, o);
     const max = this.client.options.maxPendingRequests ?? 10_000;
-    if (this.pending.size >= max) throw new MqttError(`More than ${max} pending requests: await some first`);
-    const responseTopic = await this.ensureResponseSubscription();
+    if (this.pending.size >= max) {
+      throw new MqttPublishError(
+        `${max} requests already wait for a reply (maxPendingRequests): await some first or raise the limit`,
+        { reasonCode: 0x97 },
+      );
+    }
+    const timeout = o.timeout ?? 30_000;
+    const deadline = Date.now() + timeout;
     const correlationData = randomBytes(16);
     const key = correlationData.toString('hex');
+    let sentTo: string | undefined;
+    // Registered at once, so the bound above counts requests still waiting for the connection or SUBACK.
     const reply = new Promise<MqttMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         reject(
-          new MqttTimeoutError(`No reply on ${responseTopic} within ${o.timeout ?? 30_000} ms for request to ${topic}`),
+          new MqttTimeoutError(
+            sentTo
+              ? `No reply on ${sentTo} within ${timeout} ms for request to ${topic}`
+              : `Request to ${topic} not sent within its ${timeout} ms timeout: the client was not connected`,
+          ),
         );
-      }, o.timeout ?? 30_000);
+      }, timeout);
       this.pending.set(key, { resolve, reject, timer });
     });
+    reply.catch(noop); // settled by a timer while we may still be awaiting below
     try {
+      const responseTopic = await this.ensureResponseSubscription(deadline);
+      await this.whenConnected(deadline);
+      if (!this.pending.has(key)) return await reply;
+      sentTo = responseTopic;
       await this.client.publish(topic, payload, {
         qos: o.qos ?? 0,
         properties: { ...o.properties, responseTopic, correlationData },
       });
     } catch (err) {
       const p = this.pending.get(key);
-      if (p) {
-        clearTimeout(p.timer);
-        this.pending.delete(key);
-      }
-      reply.catch(() => undefined);
+      if (!p) return reply; // already settled (timed out, client closed, or even answered): that is the outcome
+      clearTimeout(p.timer);
+      this.pending.delete(key);
       throw err;
     }
     return reply;
   }
 
-  private ensureResponseSubscription(): Promise<string> {
+  /**
+   * Resolves once the client is connected; rejects with MqttTimeoutError at `deadline`, or MqttDisconnectedError
+   * when the client closes first.
+   */
+  private whenConnected(deadline: number): Promise<void> {
+    const status = this.client.status;
+    if (status === 'connected') return Promise.resolve();
+    if (status === 'closed') return Promise.reject(new MqttDisconnectedError('Client is closed: call connect() again'));
+    return new Promise<void>((resolve, reject) => {
+      const waiter: ConnectWaiter = {
+        resolve: () => done(resolve),
+        reject: (e) => done(() => reject(e)),
+      };
+      const timer = setTimeout(
+        () =>
+          waiter.reject(
+            new MqttTimeoutError('Request not sent within its timeout: the client was not connected; retry later'),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        this.connectWaiters.delete(waiter);
+        fn();
+      };
+      this.connectWaiters.add(waiter);
+    });
+  }
+
+  /** The response topic, subscribed; a SUBSCRIBE cut short by a lost link is made again after the reconnect. */
+  private async ensureResponseSubscription(deadline: number): Promise<string> {
+    for (;;) {
+      await this.whenConnected(deadline);
+      try {
+        return await this.responseSubscription();
+      } catch (err) {
+        const retry = err instanceof MqttDisconnectedError && this.client.status !== 'closed' && Date.now() < deadline;
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  private responseSubscription(): Promise<string> {
     if (!this.responseSub) {
       const ri = this.responseInformation?.replace(/\/+$/, '');
       this.responseTopic = ri ? `${ri}/${this.prefix}` : `${this.prefix}/responses`;
@@ -78,6 +151,7 @@ export class Requests {
     return this.responseSub.then(() => this.responseTopic as string);
   }
 
+  /** Reads (and so acknowledges) every reply; one nobody waits for any more is dropped. */
   private async consume(sub: Subscription): Promise<void> {
     for await (const m of sub) {
       const key = m.properties.correlationData?.toString('hex');
@@ -94,19 +168,21 @@ export class Requests {
       throw new MqttError(
         'MQTT 3.1.1 has no response topics: pass options.responseTopic (the topic the responder publishes to)',
       );
+    const timeout = o.timeout ?? 30_000;
+    await this.whenConnected(Date.now() + timeout);
     const sub = await this.client.subscribe(o.responseTopic, { qos: o.qos ?? 0 });
     let timer: NodeJS.Timeout | undefined;
     try {
       const it = sub[Symbol.asyncIterator]();
       const first = it.next();
       await this.client.publish(topic, payload, { qos: o.qos ?? 0 });
-      const timeout = new Promise<never>((_, reject) => {
+      const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new MqttTimeoutError(`No reply on ${o.responseTopic} within ${o.timeout ?? 30_000} ms`)),
-          o.timeout ?? 30_000,
+          () => reject(new MqttTimeoutError(`No reply on ${o.responseTopic} within ${timeout} ms`)),
+          timeout,
         );
       });
-      const r = await Promise.race([first, timeout]);
+      const r = await Promise.race([first, expired]);
       if (r.done) throw new MqttDisconnectedError('Client closed before the reply arrived');
       return r.value;
     } finally {
@@ -116,6 +192,7 @@ export class Requests {
   }
 
   rejectAll(reason: string): void {
+    for (const w of [...this.connectWaiters]) w.reject(new MqttDisconnectedError(`${reason}: request not sent`));
     for (const [key, p] of this.pending) {
       this.pending.delete(key);
       clearTimeout(p.timer);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, type MqttClient, MqttError, MqttTimeoutError } from '../../../lib/driver/index.js';
 import { startAedes } from '../../support/aedes.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
-import { nextEvent } from '../../support/messages.js';
+import { nextEvent, take } from '../../support/messages.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { mosquittoRr } from '../../support/peers.js';
 
@@ -57,20 +57,45 @@ describeMosquitto('request/response on mosquitto', () => {
     expect(replies.map((r) => r.payload.toString())).toEqual(Array.from({ length: 300 }, (_, i) => `reply:${i}`));
   });
 
-  it('v5: a request nobody answers rejects with MqttTimeoutError; a late reply is dropped', async () => {
+  it('v5: a request nobody answers rejects with MqttTimeoutError; a late reply is dropped, never given to another request', async () => {
     const silent = await server.subscribe('svc/slow', { qos: 1 });
-    const pending = caller.request('svc/slow', 'late', { timeout: 300 });
-    await expect(pending).rejects.toBeInstanceOf(MqttTimeoutError);
-    // Answer after the timeout: must be dropped, and the next request still works.
-    const [m] = await (async () => {
-      for await (const msg of silent) return [msg];
-      return [];
-    })();
-    await server.publish(m?.properties.responseTopic as string, 'too late', {
-      properties: { correlationData: m?.properties.correlationData },
-    });
-    const ok = await caller.request('svc/echo', 'after-late', { timeout: 5000 });
-    expect(ok.payload.toString()).toBe('reply:after-late');
+    const errors: Error[] = [];
+    const onError = (e: Error) => errors.push(e);
+    caller.on('error', onError);
+    const spy = await connect(broker.url, { clientId: 'rr-spy' });
+    try {
+      const pending = caller.request('svc/slow', 'late', { timeout: 300 });
+      await expect(pending).rejects.toBeInstanceOf(MqttTimeoutError);
+      const [late] = await take(silent, 1);
+      const responseTopic = late?.properties.responseTopic as string;
+      // Another request waits on the same response topic while the late reply comes in.
+      const waiting = caller.request('svc/slow', 'waiting', { timeout: 5000 });
+      const [onTime] = await take(silent, 1);
+      expect(onTime?.properties.responseTopic).toBe(responseTopic);
+      // A spy on the caller's response topic proves the late reply was published there and routed.
+      const spied = await spy.subscribe(responseTopic, { qos: 1 });
+      await server.publish(responseTopic, 'too late', {
+        qos: 1,
+        properties: { correlationData: late?.properties.correlationData },
+      });
+      expect((await take(spied, 1))[0]?.payload.toString()).toBe('too late');
+      // Same publisher, same topic, QoS 1: the caller gets the late reply first, then this one.
+      await server.publish(responseTopic, 'on time', {
+        qos: 1,
+        properties: { correlationData: onTime?.properties.correlationData },
+      });
+      expect((await take(spied, 1))[0]?.payload.toString()).toBe('on time');
+      const reply = await waiting;
+      expect(reply.payload.toString()).toBe('on time');
+      expect(reply.properties.correlationData?.equals(onTime?.properties.correlationData as Buffer)).toBe(true);
+      expect(errors).toEqual([]);
+      const ok = await caller.request('svc/echo', 'after-late', { timeout: 5000 });
+      expect(ok.payload.toString()).toBe('reply:after-late');
+    } finally {
+      caller.off('error', onError);
+      await silent.unsubscribe();
+      await spy.disconnect();
+    }
   });
 
   it('v5: our responder answers mosquitto_rr (interop with the C client)', async () => {
@@ -93,8 +118,13 @@ describeMosquitto('request/response on mosquitto', () => {
       proxy.cutAll();
       await lost;
       expect(c.status).not.toBe('connected');
-      const reply = await c.request('svc/echo', 'during-reconnect', { timeout: 8000, qos: 1 });
+      // At QoS 1 and at the default QoS 0: both wait for the connection instead of failing at once.
+      const [reply, replyQos0] = await Promise.all([
+        c.request('svc/echo', 'during-reconnect', { timeout: 8000, qos: 1 }),
+        c.request('svc/echo', 'during-reconnect-qos0', { timeout: 8000 }),
+      ]);
       expect(reply.payload.toString()).toBe('reply:during-reconnect');
+      expect(replyQos0.payload.toString()).toBe('reply:during-reconnect-qos0');
       expect(proxy.accepted).toBe(2);
     } finally {
       await c.disconnect();
