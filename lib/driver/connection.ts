@@ -15,6 +15,9 @@ import {
 } from './transport/index.js';
 import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from './types.js';
 
+/** setImmediate as loaded, so fake timers installed later by a test cannot hold our writes back. */
+const checkPhase = globalThis.setImmediate;
+
 /**
  * One client's link to the broker: CONNECT/CONNACK, reading packets, keepalive and reconnecting with backoff.
  * Keepalive tracks time since the last packet RECEIVED, so a dead link is found even while we send; 1.5×
@@ -46,15 +49,17 @@ export class Connection {
   private corked: MqttTransportStream | undefined;
 
   /**
-   * Packets written in the same tick (a burst of acks or publishes) leave in one socket write instead of one
-   * syscall each; uncorked on the next tick. Streams without cork() (custom transports) write as before.
+   * Packets written in the same event-loop turn leave in one socket write instead of one syscall each: uncorked
+   * in the check phase (setImmediate), after the turn's I/O callbacks AND the promise chains they started — the
+   * acks of a received chunk and the publishes its handlers make then share a write (a next-tick uncork sent them
+   * in two). Streams without cork() (custom transports) write as before.
    */
   private cork(s: MqttTransportStream): void {
     const corkable = s as MqttTransportStream & { cork?: () => void; uncork?: () => void };
     if (this.corked === s || typeof corkable.cork !== 'function') return;
     this.corked = s;
     corkable.cork();
-    process.nextTick(() => {
+    checkPhase(() => {
       this.corked = undefined;
       corkable.uncork?.();
     });
