@@ -70,6 +70,81 @@ describe('Outbound', () => {
   });
 });
 
+describe('Outbound.resume(false): the broker lost the session', () => {
+  type Sent = { type: string; topic?: string; dup?: boolean; packetId?: number };
+  const recorder = () => {
+    const sent: Sent[] = [];
+    // Snapshot: the Outbound mutates its packets (packet ids) after writing them.
+    const out = new Outbound((p) =>
+      sent.push(p.type === 'publish' ? { type: p.type, topic: p.topic, dup: p.dup, packetId: p.packetId } : { ...p }),
+    );
+    return { sent, out };
+  };
+
+  it('resends everything as new, in order: no DUP, no PUBREL, fresh packet ids; stale acks do nothing; none lost', async () => {
+    const { sent, out } = recorder();
+    out.receiveMaximum = 3;
+    const ps = [pub('a', 1), pub('b', 2), pub('c', 1), pub('d', 2), pub('e', 1)].map((p) => out.submit(p, true));
+    expect(sent.map((p) => p.topic)).toEqual(['a', 'b', 'c']); // d, e wait for the window
+    expect(out.onPubrec(2)).toBe(true); // b reached PUBREL stage
+    const oldIds = sent.map((p) => p.packetId);
+    // A first reconnect resumed the session (DUP resends), a second one did not.
+    out.resume(true);
+    expect(sent.slice(3)).toEqual([
+      { type: 'publish', topic: 'a', dup: true, packetId: 1 },
+      { type: 'pubrel', packetId: 2 },
+      { type: 'publish', topic: 'c', dup: true, packetId: 3 },
+    ]);
+    sent.length = 0;
+    out.resume(false);
+    expect(sent.map(({ type, topic, dup }) => ({ type, topic, dup }))).toEqual([
+      { type: 'publish', topic: 'a', dup: false },
+      { type: 'publish', topic: 'b', dup: false },
+      { type: 'publish', topic: 'c', dup: false },
+    ]);
+    const newIds = sent.map((p) => p.packetId as number);
+    expect(new Set(newIds).size).toBe(3);
+    for (const id of newIds) expect(oldIds).not.toContain(id);
+    // Acks for the old ids belong to the lost session: they settle nothing.
+    for (const id of oldIds) {
+      out.onPuback(id as number);
+      out.onPubcomp(id as number);
+    }
+    expect(out.size).toBe(5);
+    expect(sent).toHaveLength(3);
+    // Acknowledge the resends; the waiting d, e follow in order, nothing is lost.
+    const [a, b, c] = newIds as [number, number, number];
+    out.onPuback(a);
+    expect(out.onPubrec(b)).toBe(true);
+    out.onPubcomp(b);
+    out.onPuback(c);
+    expect(sent.slice(3).map((p) => p.topic)).toEqual(['d', 'e']);
+    const [d, e] = sent.slice(3).map((p) => p.packetId as number) as [number, number];
+    expect(out.onPubrec(d)).toBe(true);
+    out.onPubcomp(d);
+    out.onPuback(e);
+    const results = await Promise.all(ps);
+    expect(results.map((r) => r.packetId)).toEqual([a, b, c, d, e]);
+    expect(out.size).toBe(0);
+    expect(out.ids.inUse).toBe(0);
+  });
+
+  it('while offline (nothing pumped yet), queued publishes go out once, as new, on resume(false)', async () => {
+    const { sent, out } = recorder();
+    const ps = [out.submit(pub('x', 1), false), out.submit(pub('y', 2), false)];
+    expect(sent).toEqual([]);
+    out.resume(false);
+    expect(sent.map(({ topic, dup }) => ({ topic, dup }))).toEqual([
+      { topic: 'x', dup: false },
+      { topic: 'y', dup: false },
+    ]);
+    out.onPuback(sent[0]?.packetId as number);
+    out.onPubrec(sent[1]?.packetId as number);
+    out.onPubcomp(sent[1]?.packetId as number);
+    await expect(Promise.all(ps)).resolves.toHaveLength(2);
+  });
+});
+
 describe('InboundAcks', () => {
   it('sends acks in receive order even when settled out of order', () => {
     const sent: number[] = [];
