@@ -4,7 +4,9 @@
  *  (a) drain of N QoS 1 messages queued for an offline persistent session (ours, MQTT.js, mosquitto_sub -c -q 1)
  *  (b) publish throughput at QoS 0/1/2, until every publish is confirmed (written / PUBACK / PUBCOMP)
  *  (c) request/response round trips with 100 concurrent callers (MQTT.js: responseTopic + correlationData by hand)
- * `--only=drain|publish|request` runs one part and prints it. Each figure is the median of several rounds. Results with ratios and the environment go to bench/results/driver.json.
+ * `--only=drain|publish|request` runs one part and prints it. Each figure is the median of several rounds; rounds
+ * alternate between the contenders, so a load change on this shared machine hits both. Results with ratios and the
+ * environment go to bench/results/driver.json.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,23 +20,26 @@ const quick = process.argv.includes('--quick');
 /** `--only=drain|publish|request` runs one part (nothing is written to results then). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const part = (name) => !only || only === name;
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = quick ? 1 : 5;
 const DRAIN = quick ? 10_000 : 50_000;
-const PUBLISH = quick ? { 0: 5_000, 1: 2_000, 2: 1_000 } : { 0: 20_000, 1: 10_000, 2: 5_000 };
-const RR_TOTAL = quick ? 2_000 : 10_000;
+const PUBLISH = quick ? { 0: 5_000, 1: 2_000, 2: 1_000 } : { 0: 50_000, 1: 30_000, 2: 20_000 };
+const RR_TOTAL = quick ? 2_000 : 20_000;
 const CALLERS = 100;
 const PAYLOAD = Buffer.alloc(64, 0x61);
 
 const now = () => performance.now();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function rounds(fn) {
-  const rates = [];
+/** Runs each contender's `fn(round)` ROUNDS times, alternating contenders; the median rate of each. */
+async function rounds(contenders) {
+  const rates = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
   for (let i = 0; i < ROUNDS; i++) {
-    globalThis.gc?.();
-    rates.push(await fn(i));
+    for (const [name, fn] of Object.entries(contenders)) {
+      globalThis.gc?.();
+      rates[name].push(await fn(i));
+    }
   }
-  return median(rates);
+  return Object.fromEntries(Object.entries(rates).map(([name, xs]) => [name, median(xs)]));
 }
 
 function mqttJs(url, options = {}) {
@@ -110,16 +115,13 @@ function drainMosquittoSub(url, clientId, topic, n) {
 
 async function benchDrain(url) {
   const contenders = { ours: drainOurs, mqttjs: drainMqttJs, mosquitto_sub: drainMosquittoSub };
-  const out = {};
-  for (const [name, fn] of Object.entries(contenders)) {
-    out[name] = await rounds(async (i) => {
-      const clientId = `drain-${name}-${i}`;
-      const topic = `bench/drain/${name}/${i}`;
-      await queueFor(url, clientId, topic, DRAIN);
-      return fn(url, clientId, topic, DRAIN);
-    });
-  }
-  return out;
+  const round = (name, fn) => async (i) => {
+    const clientId = `drain-${name}-${i}`;
+    const topic = `bench/drain/${name}/${i}`;
+    await queueFor(url, clientId, topic, DRAIN);
+    return fn(url, clientId, topic, DRAIN);
+  };
+  return rounds(Object.fromEntries(Object.entries(contenders).map(([name, fn]) => [name, round(name, fn)])));
 }
 
 // ---------- (b) publish throughput ----------
@@ -173,8 +175,7 @@ async function benchPublish(url) {
     const n = PUBLISH[qos];
     out[`qos${qos}`] = {
       messages: n,
-      ours: await rounds(() => publishOurs(url, qos, n)),
-      mqttjs: await rounds(() => publishMqttJs(url, qos, n)),
+      ...(await rounds({ ours: () => publishOurs(url, qos, n), mqttjs: () => publishMqttJs(url, qos, n) })),
     };
   }
   return out;
@@ -254,8 +255,7 @@ async function benchRequest(url) {
   return {
     roundTrips: RR_TOTAL,
     callers: CALLERS,
-    ours: await rounds(() => rrOurs(url, RR_TOTAL)),
-    mqttjs: await rounds(() => rrMqttJs(url, RR_TOTAL)),
+    ...(await rounds({ ours: () => rrOurs(url, RR_TOTAL), mqttjs: () => rrMqttJs(url, RR_TOTAL) })),
   };
 }
 
