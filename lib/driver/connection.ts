@@ -247,6 +247,8 @@ export class Connection {
     const lost =
       this.lost ?? (this.closing ? {} : { error: new MqttDisconnectedError('Connection to the broker lost') });
     this.lost = undefined;
+    // 'disconnected' while the 'disconnect' listeners run; then 'reconnecting' or 'closed'.
+    this.client.setStatus('disconnected');
     this.client.emit('disconnect', lost);
     if (this.closing) return;
     this.client.router.onConnectionLost();

@@ -11,7 +11,20 @@ import type {
   WillProperties,
 } from './codec/packets.js';
 
-/** Lifecycle of a driver client. `closed` is final: the client was disconnected on purpose or gave up. */
+/**
+ * Lifecycle of a driver client, reported by `client.status` and the `status` event:
+ * - `connecting`: the first connection is being made (before `connect()` resolves);
+ * - `connected`: CONNACK accepted the session; packets flow;
+ * - `disconnected`: the link just went down (lost, refused by the server's DISCONNECT, or closed by
+ *   `disconnect()`). The `disconnect` event is emitted in this state; next comes `reconnecting` (reconnect on)
+ *   or `closed` (reconnect off, `disconnect()` called). Nothing is sent in it; QoS 1/2 publishes are queued;
+ * - `reconnecting`: connection attempts with backoff are running (including the waits between them);
+ * - `closed`: final — the client was disconnected on purpose, the link was lost with `reconnect: false`, or
+ *   reconnecting gave up. Everything pending was rejected.
+ *
+ * Sequences: a cut with reconnect `connected → disconnected → reconnecting → connected`; with `reconnect: false`
+ * `connected → disconnected → closed`; `disconnect()` `connected → disconnected → closed`.
+ */
 export type ClientStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
 
 /** Exponential backoff with jitter between reconnect attempts. */
@@ -203,7 +216,11 @@ export interface Subscription extends AsyncIterable<MqttMessage>, AsyncDisposabl
 }
 
 export interface RequestOptions {
-  /** Milliseconds until `MqttTimeoutError` (default 30_000). */
+  /**
+   * Milliseconds until `MqttTimeoutError` (default 30_000). It covers the whole request: a request made while
+   * the client is not connected (reconnecting) waits for the connection within it, and is never sent if it ends
+   * first.
+   */
   timeout?: number;
   qos?: QoS;
   properties?: PublishProperties;
