@@ -187,6 +187,14 @@ export class MqttClient implements MqttDriverClient {
     return this.router.subscribe(Array.isArray(filter) ? filter : [filter], options);
   }
 
+  /**
+   * Request/response. MQTT 5: publishes with a Response Topic (on the broker's Response Information when it gave
+   * one) and 16 random bytes of Correlation Data, resolves with the matching reply. MQTT 3.1.1: needs
+   * `options.responseTopic` and takes the first message there (throws before any I/O without it).
+   * While the client is reconnecting the request waits for the connection within `timeout`; once sent it survives
+   * reconnects. Rejects with `MqttTimeoutError` after `timeout`, `MqttDisconnectedError` when the client closes,
+   * `MqttPublishError` 0x97 beyond `maxPendingRequests`, `MqttInvalidTopicError` before any I/O.
+   */
   request(topic: string, payload: Uint8Array | string, options: RequestOptions = {}): Promise<MqttMessage> {
     return this.requests.request(topic, payload, options);
   }

@@ -107,7 +107,10 @@ export interface MqttClientOptions {
    * dropped). QoS 1/2 messages are always held, unacknowledged: the server can have at most 65,535 in flight.
    */
   unroutedBufferSize?: number;
-  /** Concurrent `request()` calls allowed (default 10_000). */
+  /**
+   * Concurrent `request()` calls allowed (default 10_000), counted from the call until it settles; one more
+   * rejects at once with `MqttPublishError` 0x97 (Quota exceeded) and sends nothing.
+   */
   maxPendingRequests?: number;
   /** Plugs in another transport (WebSocket, a test proxy, ...). */
   transport?: TransportFactory;
