@@ -17,6 +17,10 @@ interface ConnectWaiter {
 
 const noop = (): void => undefined;
 
+/** Correlation Data is cut from a pool of random bytes: one randomBytes() call per 256 requests, not per request. */
+const CORRELATION_BYTES = 16;
+const POOL_BYTES = CORRELATION_BYTES * 256;
+
 /**
  * Request/response. MQTT 5: one response subscription per client, made lazily and reused (on the broker's
  * Response Information when given, else `<random prefix>/responses`); replies are matched by 16 random bytes
@@ -33,6 +37,10 @@ export class Requests {
   private responseSub: Promise<Subscription> | undefined;
   private responseInformation: string | undefined;
   private readonly connectWaiters = new Set<ConnectWaiter>();
+  /** The response subscription's SUBACK arrived: requests skip waiting for it. */
+  private subscribed = false;
+  private pool = Buffer.alloc(0);
+  private poolOffset = 0;
 
   constructor(
     private readonly client: MqttClient,
@@ -57,7 +65,7 @@ export class Requests {
     }
     const timeout = o.timeout ?? 30_000;
     const deadline = Date.now() + timeout;
-    const correlationData = randomBytes(16);
+    const correlationData = this.correlationData();
     const key = correlationData.toString('hex');
     let sentTo: string | undefined;
     // Registered at once, so the bound above counts requests still waiting for the connection or SUBACK.
@@ -76,8 +84,9 @@ export class Requests {
     });
     reply.catch(noop); // settled by a timer while we may still be awaiting below
     try {
-      const responseTopic = await this.ensureResponseSubscription(deadline);
-      await this.whenConnected(deadline);
+      const ready = this.subscribed && this.client.status === 'connected';
+      const responseTopic = ready ? (this.responseTopic as string) : await this.ensureResponseSubscription(deadline);
+      if (!ready) await this.whenConnected(deadline);
       if (!this.pending.has(key)) return await reply;
       sentTo = responseTopic;
       await this.client.publish(topic, payload, {
@@ -142,13 +151,26 @@ export class Requests {
       this.responseTopic = ri ? `${ri}/${this.prefix}` : `${this.prefix}/responses`;
       this.responseSub = this.client.subscribe(this.responseTopic, { qos: 1 });
       this.responseSub.then(
-        (sub) => this.consume(sub),
+        (sub) => {
+          this.subscribed = true;
+          return this.consume(sub);
+        },
         () => {
           this.responseSub = undefined;
         },
       );
     }
     return this.responseSub.then(() => this.responseTopic as string);
+  }
+
+  private correlationData(): Buffer {
+    if (this.poolOffset + CORRELATION_BYTES > this.pool.length) {
+      this.pool = randomBytes(POOL_BYTES);
+      this.poolOffset = 0;
+    }
+    const bytes = this.pool.subarray(this.poolOffset, this.poolOffset + CORRELATION_BYTES);
+    this.poolOffset += CORRELATION_BYTES;
+    return bytes;
   }
 
   /** Reads (and so acknowledges) every reply; one nobody waits for any more is dropped. */
