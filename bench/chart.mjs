@@ -8,9 +8,9 @@
  *   node bench/chart.mjs --markdown print the table
  *
  * Every result file holds objects with an `ours` field next to a rival (`mqttPacket`, `mqttjs`, `mosquitto_sub`,
- * `builtin`): a number or an object of numbers. Rates are better higher; latencies (`p99Ms`) and CPU costs
- * (`cpuUs…`) are better lower. Each pair becomes one row: the speed-up of ours over the rival (for latencies and
- * CPU, rival ÷ ours).
+ * `builtin`): a number or an object of numbers. Rates are better higher; times and latencies (`ms`, `p99Ms`),
+ * CPU costs (`cpuUs…`) and heap figures (`heap…MB`) are better lower; counts are not compared. Each pair becomes
+ * one row: how many times better ours is than the rival (ours ÷ rival for rates, rival ÷ ours for the rest).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -65,17 +65,32 @@ function walk(node, path, inherited, visit) {
   }
 }
 
-/** How to read a metric: a rate (higher is better), a latency or a CPU cost (lower is better), or nothing. */
+/** Counts that describe what a case did (how many messages, how many wrong): no better or worse. */
+const COUNTS = /unanswered|lost|errors?$|count$|^(wrong|rejected|settled|subscriptions|concurrent|messages)$/i;
+
+/**
+ * How to read a metric: a rate (higher is better), a time, a CPU cost or heap (lower is better), or nothing.
+ * RSS is the whole process's (the allocator keeps freed pages, so a later case can show a negative delta):
+ * not attributable to one side, so not compared.
+ */
 function metricKind(name) {
   if (/cpu/i.test(name)) return 'µs';
   if (/^p\d+|latency|Ms$/i.test(name)) return 'ms';
-  if (/unanswered|lost|errors?$|count$/i.test(name)) return undefined;
+  if (/^heap.*MB$/.test(name)) return 'MB';
+  if (/MB$|Maximum$|AtPeak$/.test(name) || COUNTS.test(name)) return undefined;
   return 'per s';
 }
 
+/**
+ * Heap deltas under 1 MB (even negative ones) are within what GC leaves behind: they count as 1 MB in a ratio,
+ * and a pair of them is not compared.
+ */
+const HEAP_NOISE_MB = 1;
+const comparable = (unit, ours, rival) => unit !== 'MB' || Math.max(ours, rival) >= HEAP_NOISE_MB;
+
 function compare(bench, path, node, rivals) {
   const rows = [];
-  const label = path.filter((p) => p !== 'results').join(' · ');
+  const label = path.filter((p) => p !== 'results' && p !== 'cases').join(' · ');
   for (const [key, theirs] of Object.entries(rivals)) {
     const rival = RIVALS[key];
     if (typeof node.ours === 'number' && typeof theirs === 'number') {
@@ -89,17 +104,19 @@ function compare(bench, path, node, rivals) {
       }
     }
   }
-  return rows.filter((r) => Number.isFinite(r.speedup) && r.speedup > 0);
+  return rows.filter((r) => Number.isFinite(r.speedup) && r.speedup > 0 && comparable(r.unit, r.ours, r.rivalValue));
 }
 
 function row(bench, label, unit, ours, rival, rivalValue) {
-  const speedup = unit === 'per s' ? ours / rivalValue : rivalValue / ours;
+  const floor = (v) => (unit === 'MB' ? Math.max(v, HEAP_NOISE_MB) : v);
+  const speedup = unit === 'per s' ? ours / rivalValue : floor(rivalValue) / floor(ours);
   return { bench, label, unit, ours, rival, rivalValue, speedup: Math.round(speedup * 100) / 100 };
 }
 
 const fmt = (n, unit) => {
   if (unit === 'ms') return `${n.toFixed(n < 10 ? 2 : 1)} ms`;
   if (unit === 'µs') return `${n.toFixed(1)} µs CPU`;
+  if (unit === 'MB') return `${n.toFixed(1)} MB`;
   return `${Math.round(n).toLocaleString('en-US')}/s`;
 };
 
@@ -129,7 +146,7 @@ export function svgChart(rows) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 70}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
     '<title>nest-mqtt-async benchmark speed-ups against each rival</title>',
     '<rect width="100%" height="100%" fill="#fff"/>',
-    `<text x="10" y="20" font-size="14" font-weight="bold">nest-mqtt-async vs rivals: speed-up (higher is better; latency and CPU: rival ÷ ours)</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">nest-mqtt-async vs rivals: speed-up (higher is better; time, latency, CPU, heap: rival ÷ ours)</text>`,
   ];
   rows.forEach((r, i) => {
     const y = top + i * rowHeight;
