@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { encodePacket } from './codec/index.js';
+import { encodePacket, publishPacketSize } from './codec/index.js';
 import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
@@ -130,7 +130,9 @@ export class MqttClient implements MqttDriverClient {
       payload:
         typeof payload === 'string'
           ? Buffer.from(payload)
-          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+          : Buffer.isBuffer(payload)
+            ? payload
+            : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
       properties: this.protocolVersion === 5 ? options.properties : undefined,
     };
     this.checkServerLimits(packet);
@@ -146,9 +148,15 @@ export class MqttClient implements MqttDriverClient {
     });
   }
 
-  /** MQTT 5: what the server's CONNACK allows (absent properties mean the spec's defaults); nothing on 3.1.1. */
+  /**
+   * MQTT 5: what the server's CONNACK allows (absent properties mean the spec's defaults). Both versions: sizing
+   * the packet validates it (properties, string lengths), so a bad one rejects here and nothing is queued.
+   */
   private checkServerLimits(packet: PublishPacket): void {
-    if (this.protocolVersion !== 5) return;
+    if (this.protocolVersion !== 5) {
+      publishPacketSize(packet, this.protocolVersion);
+      return;
+    }
     const sp = this.serverProperties ?? {};
     if (sp.maximumQoS !== undefined && packet.qos > sp.maximumQoS) {
       throw new MqttPublishError(`Server allows QoS <= ${sp.maximumQoS}; publish with a lower qos`, {
@@ -172,8 +180,8 @@ export class MqttClient implements MqttDriverClient {
         );
       }
     }
+    const size = publishPacketSize(packet, 5);
     if (sp.maximumPacketSize !== undefined) {
-      const size = encodePacket({ ...packet, packetId: packet.qos > 0 ? 1 : undefined }, this.protocolVersion).length;
       if (size > sp.maximumPacketSize) {
         throw new MqttPublishError(
           `Packet of ${size} bytes exceeds the server's Maximum Packet Size ${sp.maximumPacketSize}`,

@@ -44,6 +44,21 @@ function writeProps(w: Writer, n: number, p: object | undefined, ctx: PropertyCo
   writeProperties(w, p, ctx);
 }
 
+function publishPropertiesLength(p: PublishPacket, v: ProtocolVersion): number {
+  if (v !== 5) return -1;
+  return p.properties !== undefined ? propertiesLength(p.properties, 'publish') : 0;
+}
+
+/**
+ * Bytes a PUBLISH takes on the wire (a QoS > 0 packet id counted), computed without encoding it: what a client
+ * compares with the server's Maximum Packet Size before it queues the message.
+ */
+export function publishPacketSize(p: PublishPacket, v: ProtocolVersion): number {
+  const remaining =
+    stringLength(p.topic) + (p.qos > 0 ? 2 : 0) + withPrefix(publishPropertiesLength(p, v)) + p.payload.length;
+  return 1 + variableByteIntegerLength(remaining) + remaining;
+}
+
 function encodePublish(p: PublishPacket, v: ProtocolVersion): Buffer {
   checkQos(p.qos, 'PUBLISH');
   if (p.dup && p.qos === 0) encodeError('PUBLISH DUP must not be set on QoS 0');
@@ -53,7 +68,7 @@ function encodePublish(p: PublishPacket, v: ProtocolVersion): Buffer {
   }
   if (p.topic.includes('+') || p.topic.includes('#')) encodeError(`PUBLISH topic "${p.topic}" contains a wildcard`);
   if (!(p.payload instanceof Uint8Array)) encodeError('PUBLISH payload must be a Buffer');
-  const pl = v === 5 && p.properties !== undefined ? propertiesLength(p.properties, 'publish') : v === 5 ? 0 : -1;
+  const pl = publishPropertiesLength(p, v);
   const remaining = topicLen + (p.qos > 0 ? 2 : 0) + withPrefix(pl) + p.payload.length;
   const w = start(0x30 | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0), remaining);
   w.string(p.topic, topicLen - 2);

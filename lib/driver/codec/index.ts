@@ -1,5 +1,5 @@
 export { PacketDecoder, type PacketDecoderOptions } from './decoder.js';
-export { encodePacket } from './encoder.js';
+export { encodePacket, publishPacketSize } from './encoder.js';
 export * from './packets.js';
 export { PROPERTY_DEFS } from './properties.js';
 export * from './reason-codes.js';

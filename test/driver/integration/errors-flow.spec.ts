@@ -8,6 +8,7 @@ import {
   MqttSubscribeError,
 } from '../../../lib/driver/index.js';
 import { startAedes } from '../../support/aedes.js';
+import { startFakeBroker } from '../../support/fake-broker.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
 import { nextEvent, settlesWithin, take } from '../../support/messages.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
@@ -235,4 +236,30 @@ describeMosquitto('errors and flow control on mosquitto', () => {
       await c.disconnect();
     }
   });
+});
+
+it('v5: a publish with an invalid property value rejects at the call and takes no in-flight slot', async () => {
+  // Receive Maximum 3 and no Maximum Packet Size: a bad publish that got a packet id before failing to encode
+  // would hold an in-flight slot forever, and three of them would stall every later QoS 1 publish.
+  const broker = await startFakeBroker(async (conn) => {
+    await conn.handshake({ properties: { receiveMaximum: 3 } });
+    conn.autoRespond();
+  });
+  const c = await connect(broker.url, { reconnect: false });
+  try {
+    const bad = Array.from({ length: 10 }, () =>
+      c.publish('t', 'x', { qos: 1, properties: { payloadFormatIndicator: 7 as 0 } }).catch((e: unknown) => e),
+    );
+    for (const err of await Promise.all(bad)) {
+      expect(err).toBeInstanceOf(MqttError);
+      expect((err as MqttError).reasonCode).toBe(0x81);
+    }
+    await expect(settlesWithin(c.publish('t', 'ok', { qos: 1 }), 2_000, 'a valid publish after bad ones')).resolves.toMatchObject({ reasonCode: 0 });
+    const conn = broker.connections[0]!;
+    expect(conn.received.filter((p) => p.type === 'publish')).toHaveLength(1);
+    expect(c.status).toBe('connected');
+  } finally {
+    await c.disconnect();
+    await broker.stop();
+  }
 });
