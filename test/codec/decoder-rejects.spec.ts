@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { MqttProtocolError, PacketDecoder, type ProtocolVersion } from '../../lib/driver/index.js';
+import { encodePacket, MqttProtocolError, PacketDecoder, type ProtocolVersion } from '../../lib/driver/index.js';
 
 /** Feeds bytes and returns the MqttProtocolError's reason code (fails if anything else happens). */
 function rejectCode(bytes: number[], version: ProtocolVersion = 5, maximumPacketSize?: number): number {
@@ -152,5 +152,26 @@ describe('decoder strictness (MQTT 5.0 / 3.1.1)', () => {
     const d = new PacketDecoder({ protocolVersion: 5 });
     expect(() => d.push(Buffer.from([0x00, 0x00]))).toThrow(MqttProtocolError);
     expect(() => d.push(Buffer.from([0xc0, 0x00]))).toThrow(MqttProtocolError);
+  });
+});
+
+describe('a body announced larger than what arrived', () => {
+  it('costs memory as its bytes arrive, not its announced size', () => {
+    const decoder = new PacketDecoder({ protocolVersion: 5 });
+    const before = process.memoryUsage().arrayBuffers;
+    // PUBLISH QoS 0 announcing 268,435,455 bytes (the protocol maximum), then 10 bytes of it.
+    decoder.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x01, 0x74, 1, 2, 3, 4, 5, 6, 7]));
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('still decodes a packet that spans many chunks once the last byte arrives', () => {
+    const payload = Buffer.alloc(300_000, 0x61);
+    const bytes = encodePacket({ type: 'publish', topic: 'big', qos: 0, retain: false, dup: false, payload }, 5);
+    const decoder = new PacketDecoder({ protocolVersion: 5 });
+    const out = [];
+    for (let i = 0; i < bytes.length; i += 7_001) out.push(...decoder.push(bytes.subarray(i, i + 7_001)));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ type: 'publish', topic: 'big' });
+    expect((out[0] as { payload: Buffer }).payload.equals(payload)).toBe(true);
   });
 });

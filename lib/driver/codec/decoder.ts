@@ -12,6 +12,11 @@ export interface PacketDecoderOptions {
 }
 
 const MAX_PACKET = 268_435_455 + 5;
+/**
+ * First allocation for a body that spans chunks; it doubles as bytes arrive. Allocating the announced size at
+ * once let 5 bytes from a hostile peer (a header announcing 256 MB) cost 256 MB.
+ */
+const INITIAL_BODY_BYTES = 64 * 1024;
 
 function fail(message: string, code: number = ReasonCode.MalformedPacket): never {
   throw new MqttProtocolError(message, code);
@@ -32,8 +37,9 @@ export class PacketDecoder {
   private remaining = 0;
   private multiplier = 1;
   private lengthBytes = 0;
-  /** Body of a packet that spans chunks, allocated at its exact size once the length is known. */
+  /** Body of a packet that spans chunks: `bodySize` bytes announced, `filled` arrived, capacity grows with them. */
   private body: Buffer | null = null;
+  private bodySize = 0;
   private filled = 0;
   private error: MqttProtocolError | null = null;
 
@@ -94,14 +100,15 @@ export class PacketDecoder {
     const len = buf.length;
     while (pos < len) {
       if (this.body !== null) {
-        const n = Math.min(this.body.length - this.filled, len - pos);
+        const n = Math.min(this.bodySize - this.filled, len - pos);
+        if (this.filled + n > this.body.length) this.grow(this.filled + n);
         buf.copy(this.body, this.filled, pos, pos + n);
         this.filled += n;
         pos += n;
-        if (this.filled === this.body.length) {
+        if (this.filled === this.bodySize) {
           const body = this.body;
           this.body = null;
-          out.push(this.decode(body, 0, body.length));
+          out.push(this.decode(body, 0, this.bodySize));
         }
         continue;
       }
@@ -112,11 +119,20 @@ export class PacketDecoder {
         out.push(this.decode(buf, pos, pos + size));
         pos += size;
       } else {
-        this.body = Buffer.allocUnsafe(size);
+        this.body = Buffer.allocUnsafe(Math.min(size, INITIAL_BODY_BYTES));
+        this.bodySize = size;
         this.filled = 0;
       }
     }
     return out;
+  }
+
+  /** At least doubles the body buffer, never beyond the announced size. */
+  private grow(needed: number): void {
+    const body = this.body as Buffer;
+    const next = Buffer.allocUnsafe(Math.min(this.bodySize, Math.max(needed, body.length * 2)));
+    body.copy(next, 0, 0, this.filled);
+    this.body = next;
   }
 
   /** Takes one fixed-header byte; returns true once the header is complete and checked. */
