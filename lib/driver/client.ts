@@ -105,9 +105,9 @@ export class MqttClient implements MqttDriverClient {
     return this.connection.write(encodePacket(packet, this.protocolVersion), callback);
   }
 
+  /** The encoder ignores reason codes on 3.1.1, and writes a success ack of v5 in its 2-byte short form. */
   private sendAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
-    const rc = this.protocolVersion === 5 ? { reasonCode } : {};
-    this.send(qos === 1 ? { type: 'puback', packetId, ...rc } : { type: 'pubrec', packetId, ...rc });
+    this.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode });
   }
 
   /**
@@ -274,11 +274,7 @@ export class MqttClient implements MqttDriverClient {
         return;
       case 'pubrec':
         if (this.outbound.onPubrec(packet.packetId, packet.reasonCode, packet.properties)) {
-          this.send({
-            type: 'pubrel',
-            packetId: packet.packetId,
-            ...(this.protocolVersion === 5 ? { reasonCode: 0 } : {}),
-          });
+          this.send({ type: 'pubrel', packetId: packet.packetId, reasonCode: 0 });
         }
         return;
       case 'pubcomp':
@@ -286,11 +282,7 @@ export class MqttClient implements MqttDriverClient {
         return;
       case 'pubrel':
         this.inbound.awaitingRelease.delete(packet.packetId);
-        this.send({
-          type: 'pubcomp',
-          packetId: packet.packetId,
-          ...(this.protocolVersion === 5 ? { reasonCode: 0 } : {}),
-        });
+        this.send({ type: 'pubcomp', packetId: packet.packetId, reasonCode: 0 });
         return;
       case 'suback':
       case 'unsuback':
