@@ -254,7 +254,9 @@ it('v5: a publish with an invalid property value rejects at the call and takes n
       expect(err).toBeInstanceOf(MqttError);
       expect((err as MqttError).reasonCode).toBe(0x81);
     }
-    await expect(settlesWithin(c.publish('t', 'ok', { qos: 1 }), 2_000, 'a valid publish after bad ones')).resolves.toMatchObject({ reasonCode: 0 });
+    await expect(
+      settlesWithin(c.publish('t', 'ok', { qos: 1 }), 2_000, 'a valid publish after bad ones'),
+    ).resolves.toMatchObject({ reasonCode: 0 });
     const conn = broker.connections[0]!;
     expect(conn.received.filter((p) => p.type === 'publish')).toHaveLength(1);
     expect(c.status).toBe('connected');
