@@ -4,8 +4,6 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
-  // Long or known-failing fault scenarios run separately: npm run test:faults
-  testPathIgnorePatterns: process.env.MQTT_FAULTS ? [] : ['/test/faults/'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
