@@ -4,22 +4,15 @@
  * messages; QoS 0 beyond it is dropped and counted; QoS 1/2 stay queued but unacknowledged, so our Receive
  * Maximum stops a well-behaved broker and a broker that ignores it is disconnected (0x93).
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { encodePacket } from '../../lib/driver/codec/index.js';
 import type { PublishPacket } from '../../lib/driver/codec/packets.js';
 import { MqttSubscribeError } from '../../lib/driver/index.js';
-import { type FakeBroker, startFakeBroker } from '../support/fake-broker.js';
+import { useFakeBroker } from '../support/fake-broker.js';
 import { settlesWithin, take, until } from '../support/messages.js';
 import { connectClient, heapAfterGc, VERSIONS } from './harness.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 const publish = (i: number, qos: 0 | 1 | 2, size: number): PublishPacket => ({
   type: 'publish',

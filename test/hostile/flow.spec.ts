@@ -2,21 +2,14 @@
  * Hostile broker: topic aliases we never allowed, more unacknowledged QoS 1/2 PUBLISHes than our Receive
  * Maximum, a CONNACK that never comes, acknowledgements with packet ids we never used.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { PublishPacket } from '../../lib/driver/codec/packets.js';
 import { connect, MqttConnectError, MqttDisconnectedError } from '../../lib/driver/index.js';
-import { type FakeBroker, startFakeBroker } from '../support/fake-broker.js';
+import { useFakeBroker } from '../support/fake-broker.js';
 import { settlesWithin, take } from '../support/messages.js';
 import { connectClient, expectProtocolClose, VERSIONS } from './harness.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 const publish = (topic: string, qos: 0 | 1 | 2, packetId?: number, alias?: number): PublishPacket => ({
   type: 'publish',

@@ -2,21 +2,14 @@
  * Hostile broker: malformed, forbidden and oversize packets. The client closes with DISCONNECT 0x81 / 0x82 /
  * 0x95 (v5; 3.1.1 just closes), hands the application a typed error and rejects what was pending.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { encodePacket } from '../../lib/driver/codec/index.js';
 import { MqttDisconnectedError } from '../../lib/driver/index.js';
-import { type FakeBroker, startFakeBroker } from '../support/fake-broker.js';
+import { useFakeBroker } from '../support/fake-broker.js';
 import { settlesWithin } from '../support/messages.js';
 import { connectClient, expectProtocolClose, raw, str, VERSIONS, type Watched } from './harness.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 /** A publish left unacknowledged by the broker, so the test can check that it is rejected. */
 async function pendingPublish(w: Watched): Promise<{ settled: Promise<unknown> }> {

@@ -5,22 +5,15 @@
  * the socket whatever the application does (backpressure acts on acknowledgements, not on reading), so the link
  * stays up, PINGREQs keep going out and memory stays bounded.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { encodePacket } from '../../lib/driver/codec/index.js';
 import type { PublishPacket } from '../../lib/driver/codec/packets.js';
 import { type ClientStatus, MqttSubscribeError } from '../../lib/driver/index.js';
-import { type FakeBroker, startFakeBroker } from '../support/fake-broker.js';
+import { useFakeBroker } from '../support/fake-broker.js';
 import { take } from '../support/messages.js';
 import { connectClient, heapAfterGc, VERSIONS } from './harness.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 const publish = (i: number, qos: 0 | 1, size: number): PublishPacket => ({
   type: 'publish',

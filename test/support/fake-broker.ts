@@ -4,6 +4,7 @@
  * bytes, nothing at all) and can await what the client sends. Nothing is answered unless the script says so.
  */
 import net from 'node:net';
+import { afterEach, beforeEach, expect } from '@jest/globals';
 import { encodePacket, type Packet, PacketDecoder, type ProtocolVersion } from '../../lib/driver/codec/index.js';
 import type { ConnackProperties, ConnectPacket } from '../../lib/driver/codec/packets.js';
 
@@ -216,5 +217,40 @@ export async function startFakeBroker(script: FakeScript = () => undefined): Pro
       });
       return stopping;
     },
+  };
+}
+
+/**
+ * A fresh fake broker for every test of the calling file (started before each, stopped after each, whose script
+ * errors fail the test). The returned object always speaks for the current test's broker.
+ */
+export function useFakeBroker(): FakeBroker {
+  let current: FakeBroker | undefined;
+  beforeEach(async () => {
+    current = await startFakeBroker();
+  });
+  afterEach(async () => {
+    await current?.stop();
+    expect(current?.scriptErrors).toEqual([]);
+  });
+  const now = (): FakeBroker => {
+    if (!current) throw new Error('useFakeBroker(): no broker outside a test');
+    return current;
+  };
+  return {
+    get url() {
+      return now().url;
+    },
+    get port() {
+      return now().port;
+    },
+    get connections() {
+      return now().connections;
+    },
+    get scriptErrors() {
+      return now().scriptErrors;
+    },
+    nextConnection: (timeoutMs) => now().nextConnection(timeoutMs),
+    stop: () => now().stop(),
   };
 }

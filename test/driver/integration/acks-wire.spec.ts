@@ -2,20 +2,13 @@
  * Inbound acknowledgements seen on the wire (scripted fake broker): nack(reasonCode) on a real connection, and a
  * QoS 2 PUBLISH the broker retransmits before it sends PUBREL.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Packet, PublishPacket } from '../../../lib/driver/codec/packets.js';
 import { connectClient, VERSIONS, type Watched } from '../../hostile/harness.js';
-import { type FakeBroker, startFakeBroker } from '../../support/fake-broker.js';
+import { useFakeBroker } from '../../support/fake-broker.js';
 import { take } from '../../support/messages.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 const publish = (packetId: number, qos: 1 | 2, payload: string, dup = false): PublishPacket => ({
   type: 'publish',

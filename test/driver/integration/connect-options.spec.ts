@@ -3,7 +3,7 @@
  * `transport` factory (against aedes), CONNECT user properties, and what `disconnect()` sends (fake broker).
  */
 import net from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ConnectPacket, DisconnectPacket } from '../../../lib/driver/codec/packets.js';
 import {
   connect,
@@ -14,7 +14,7 @@ import {
 } from '../../../lib/driver/index.js';
 import { connectClient, VERSIONS } from '../../hostile/harness.js';
 import { startAedes } from '../../support/aedes.js';
-import { type FakeBroker, startFakeBroker } from '../../support/fake-broker.js';
+import { useFakeBroker } from '../../support/fake-broker.js';
 import { nextEvent, settlesWithin, take } from '../../support/messages.js';
 
 for (const version of VERSIONS) {
@@ -68,14 +68,7 @@ it('a transport factory that rejects: connect() rejects with MqttConnectError ca
   expect((error as Error).cause).toBe(cause);
 });
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 describe('v5: CONNECT user properties', () => {
   it('pairs are sent in order, repeated names kept; again on the reconnect', async () => {

@@ -3,7 +3,7 @@
  * Response Information, the bound on pending requests, requests that outlive a connection, requests made while
  * reconnecting, and late or unknown replies.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ConnectPacket, PublishPacket, SubscribePacket } from '../../../lib/driver/codec/packets.js';
 import {
   connect,
@@ -13,17 +13,10 @@ import {
   MqttTimeoutError,
 } from '../../../lib/driver/index.js';
 import { connectClient } from '../../hostile/harness.js';
-import { type FakeBroker, type FakeConnection, startFakeBroker } from '../../support/fake-broker.js';
+import { type FakeConnection, useFakeBroker } from '../../support/fake-broker.js';
 import { settlesWithin, until } from '../../support/messages.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 /** The next request PUBLISH (one carrying a Response Topic) the client sent on `conn`. */
 async function nextRequest(conn: FakeConnection, timeoutMs = 5000): Promise<PublishPacket> {

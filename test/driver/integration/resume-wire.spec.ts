@@ -2,21 +2,14 @@
  * Outgoing QoS 1/2 publishes in flight when the link drops, seen on the wire (scripted fake broker): resent with
  * DUP / PUBREL when the next CONNACK has session present, resent as new messages when it does not. None is lost.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Packet, PublishPacket } from '../../../lib/driver/codec/packets.js';
 import { connect, type MqttClient, type PublishResult } from '../../../lib/driver/index.js';
 import { VERSIONS } from '../../hostile/harness.js';
-import { type FakeBroker, type FakeConnection, startFakeBroker } from '../../support/fake-broker.js';
+import { type FakeConnection, useFakeBroker } from '../../support/fake-broker.js';
 import { settlesWithin } from '../../support/messages.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 const flow = (packets: readonly Packet[]) =>
   packets

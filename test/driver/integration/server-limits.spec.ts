@@ -2,21 +2,14 @@
  * What the server announces in CONNACK is honoured (scripted fake broker, so every packet on the wire is seen):
  * Server Keep Alive, Maximum QoS, Retain Available and Topic Alias Maximum. Local rejects happen before any I/O.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { DisconnectPacket } from '../../../lib/driver/codec/packets.js';
 import { MqttProtocolError, MqttPublishError } from '../../../lib/driver/index.js';
 import { connectClient } from '../../hostile/harness.js';
-import { type FakeBroker, type FakeConnection, startFakeBroker } from '../../support/fake-broker.js';
+import { type FakeConnection, useFakeBroker } from '../../support/fake-broker.js';
 import { settlesWithin } from '../../support/messages.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 /** Answers `count` PINGREQs; returns the arrival time of each and the time of the last PINGRESP. */
 async function answerPings(conn: FakeConnection, count: number): Promise<{ arrivals: number[]; lastAnswer: number }> {

@@ -3,19 +3,12 @@
  * went down — the 'disconnect' event is emitted in it — before the client either reconnects ('reconnecting') or
  * stops for good ('closed').
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { type ClientStatus, connect, type MqttClient, type MqttClientOptions } from '../../../lib/driver/index.js';
-import { type FakeBroker, type FakeConnection, startFakeBroker } from '../../support/fake-broker.js';
+import { type FakeConnection, useFakeBroker } from '../../support/fake-broker.js';
 import { nextEvent, settlesWithin, until } from '../../support/messages.js';
 
-let broker: FakeBroker;
-beforeEach(async () => {
-  broker = await startFakeBroker();
-});
-afterEach(async () => {
-  await broker.stop();
-  expect(broker.scriptErrors).toEqual([]);
-});
+const broker = useFakeBroker();
 
 interface Recorded {
   client: MqttClient;
