@@ -4,9 +4,10 @@ import { publishTestMessage, startSample } from './main.js';
 /** `npm start`: the sample on MQTT_URL, or on an embedded broker at 127.0.0.1:1883 (or a free port). */
 async function main(): Promise<void> {
   const logger = new Logger('Sample');
+  const protocolVersion = process.env.MQTT_PROTOCOL_VERSION === '4' ? 4 : 5;
   const sample = await startSample({
     ...(process.env.MQTT_URL ? { mqttUrl: process.env.MQTT_URL } : {}),
-    protocolVersion: process.env.MQTT_PROTOCOL_VERSION === '4' ? 4 : 5,
+    protocolVersion,
     httpPort: Number(process.env.PORT ?? 3000),
     ...(process.env.MQTT_PORT ? { mqttPort: Number(process.env.MQTT_PORT) } : {}),
   });
@@ -16,8 +17,11 @@ async function main(): Promise<void> {
   logger.log(`HTTP on ${sample.httpUrl}: AsyncAPI page ${sample.httpUrl}/docs, JSON ${sample.httpUrl}/docs.json`);
   const port = new URL(sample.mqttUrl).port;
   logger.log(`Try: mosquitto_pub -p ${port} -t temperature-sensors/t1/temperature -m 22.5`);
-  logger.log(`     mosquitto_rr -V 5 -p ${port} -t devices/t1/cmd -e replies/me -m '{"op":"reboot"}'`);
-  await publishTestMessage(sample.mqttUrl, process.env.MQTT_PROTOCOL_VERSION === '4' ? 4 : 5);
+  // MQTT 3.1.1 has no Response Topic: RPC then uses Nest's wire format, which mosquitto_rr does not speak.
+  if (protocolVersion === 5) {
+    logger.log(`     mosquitto_rr -V 5 -p ${port} -t devices/t1/cmd -e replies/me -m '{"op":"reboot"}'`);
+  }
+  await publishTestMessage(sample.mqttUrl, protocolVersion);
   const stop = () => {
     void sample.close().then(() => process.exit(0));
   };

@@ -126,6 +126,9 @@ describe('npm start (sample/start.ts in a child process)', () => {
         expect(sample.output).not.toContain('Embedded MQTT broker');
         const [m] = await take(readings, 1);
         expect([m?.topic, m?.payload.toString()]).toEqual(['temperature-sensors/demo-1/temperature', '21.5']);
+        // The hints are printed before the test message: MQTT 3.1.1 has no Response Topic for mosquitto_rr.
+        expect(sample.output).toContain('Try: mosquitto_pub');
+        expect(sample.output).not.toContain('mosquitto_rr');
         const docs = await docsJson(httpUrl);
         expect(Object.values(docs.servers)).toEqual([
           expect.objectContaining({ host: `127.0.0.1:${aedes.port}`, protocolVersion: '3.1.1' }),
