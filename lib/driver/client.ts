@@ -51,7 +51,10 @@ export class MqttClient implements MqttDriverClient {
   ) {
     this.protocolVersion = options.protocolVersion ?? 5;
     this.clientId = options.clientId ?? '';
-    this.outbound = new Outbound((p) => this.send(p as Packet));
+    this.outbound = new Outbound(
+      (p) => this.send(p as Packet),
+      (p) => this.checkServerLimits(p),
+    );
     this.inbound = new InboundAcks((qos, packetId, reasonCode) => this.sendAck(qos, packetId, reasonCode));
     this.router = new Router(this);
     this.requests = new Requests(this, randomBytes(6).toString('hex'));
@@ -252,6 +255,7 @@ export class MqttClient implements MqttDriverClient {
     if (properties?.assignedClientIdentifier) this.clientId = properties.assignedClientIdentifier;
     // 3.1.1 has no Receive Maximum, yet brokers still cap in-flight QoS 2 (mosquitto: 20, then it drops the excess
     // silently — a 3.1.1 PUBREC cannot carry 0x97). Stay within that window on 3.1.1.
+    this.outbound.limitsVersion++;
     this.outbound.receiveMaximum = properties?.receiveMaximum ?? (this.protocolVersion === 4 ? V4_IN_FLIGHT : 65535);
     this.inbound.reset();
     this.topicAliases.clear();

@@ -11,6 +11,8 @@ interface InFlight {
   resolve: (r: PublishResult) => void;
   reject: (e: Error) => void;
   result?: PublishResult;
+  /** `limitsVersion` the packet was last checked against. */
+  checkedFor: number;
 }
 
 /**
@@ -25,8 +27,17 @@ export class Outbound {
   receiveMaximum = 65535;
   /** Bound on locally queued publishes (beyond the in-flight window). */
   maxQueued = 100_000;
+  /**
+   * Bumped on every CONNACK: a publish that waited across a reconnect is checked again against the new server's
+   * limits (Maximum QoS, Retain Available, Topic Alias Maximum, Maximum Packet Size) before it is first sent, and
+   * rejected instead of sent when it no longer fits — sending it would get the connection cut, again and again.
+   */
+  limitsVersion = 0;
 
-  constructor(private readonly write: (p: PublishPacket | { type: 'pubrel'; packetId: number }) => void) {}
+  constructor(
+    private readonly write: (p: PublishPacket | { type: 'pubrel'; packetId: number }) => void,
+    private readonly recheck: (p: PublishPacket) => void = () => undefined,
+  ) {}
 
   get size(): number {
     return this.inFlight.size + this.waiting.length;
@@ -38,7 +49,7 @@ export class Outbound {
         reject(new MqttPublishError(`More than ${this.maxQueued} publishes queued: slow down or await them`));
         return;
       }
-      const entry: InFlight = { packet, stage: 'publish', resolve, reject };
+      const entry: InFlight = { packet, stage: 'publish', resolve, reject, checkedFor: this.limitsVersion };
       this.waiting.push(entry);
       if (online) this.pump();
     });
@@ -48,10 +59,22 @@ export class Outbound {
   pump(): void {
     while (this.waiting.length > 0 && this.inFlight.size < this.receiveMaximum) {
       const e = this.waiting.shift() as InFlight;
+      if (e.checkedFor !== this.limitsVersion && !this.stillAllowed(e)) continue;
       e.packet.packetId = this.ids.allocate();
       this.inFlight.set(e.packet.packetId, e);
       this.write(e.packet);
     }
+  }
+
+  private stillAllowed(e: InFlight): boolean {
+    try {
+      this.recheck(e.packet);
+    } catch (err) {
+      e.reject(err as Error);
+      return false;
+    }
+    e.checkedFor = this.limitsVersion;
+    return true;
   }
 
   onPuback(packetId: number, reasonCode = 0, properties?: AckProperties): void {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { DisconnectPacket } from '../../../lib/driver/codec/packets.js';
-import { MqttProtocolError, MqttPublishError } from '../../../lib/driver/index.js';
+import { connect, MqttProtocolError, MqttPublishError } from '../../../lib/driver/index.js';
 import { connectClient } from '../../hostile/harness.js';
 import { type FakeConnection, useFakeBroker } from '../../support/fake-broker.js';
 import { settlesWithin } from '../../support/messages.js';
@@ -172,5 +172,41 @@ describe("v5: the server's Topic Alias Maximum bounds properties.topicAlias", ()
     const aliases = w.conn.received.flatMap((p) => (p.type === 'publish' ? [p.properties?.topicAlias] : []));
     expect(aliases).toEqual([1, 2, undefined]);
     await w.client.disconnect();
+  });
+});
+
+describe('v5: publishes that waited across a reconnect meet the new CONNACK', () => {
+  it("a queued publish the new server's limits forbid is rejected, not sent; the others go out", async () => {
+    const pending = connect(broker.url, { keepalive: 0, reconnect: { initialDelay: 10, maxDelay: 20 } });
+    const conn = await broker.nextConnection();
+    await conn.handshake();
+    const client = await pending;
+    try {
+      const offline = new Promise<void>((resolve) =>
+        client.on('status', (status) => {
+          if (status === 'reconnecting') resolve();
+        }),
+      );
+      conn.close();
+      await settlesWithin(offline, 2_000, 'the reconnect');
+      // Accepted locally under the first CONNACK's limits (retain available, QoS 2 allowed), queued offline.
+      const retained = client.publish('q/retained', 'r', { qos: 1, retain: true }).catch((e: unknown) => e);
+      const qos2 = client.publish('q/qos2', 'q', { qos: 2 }).catch((e: unknown) => e);
+      const plain = client.publish('q/plain', 'p', { qos: 1 });
+      const conn2 = await broker.nextConnection();
+      await conn2.handshake({ properties: { retainAvailable: false, maximumQoS: 1 } });
+      conn2.autoRespond();
+      await expect(settlesWithin(plain, 2_000, 'the plain publish')).resolves.toMatchObject({ reasonCode: 0 });
+      const [r, q] = await Promise.all([retained, qos2]);
+      expect(r).toBeInstanceOf(MqttPublishError);
+      expect((r as MqttPublishError).reasonCode).toBe(0x9a);
+      expect(q).toBeInstanceOf(MqttPublishError);
+      expect((q as MqttPublishError).reasonCode).toBe(0x9b);
+      const sent = conn2.received.filter((p) => p.type === 'publish').map((p) => (p as { topic: string }).topic);
+      expect(sent).toEqual(['q/plain']);
+      expect(client.status).toBe('connected');
+    } finally {
+      await client.disconnect();
+    }
   });
 });
