@@ -26,6 +26,13 @@ export class SubscriptionTable<E extends TableEntry> {
   /** Identifiers a filter was subscribed with, oldest first; the last is the broker's current one. */
   private readonly idsOf = new Map<string, number[]>();
   private readonly filtersOf = new Map<number, Set<string>>();
+  /** Topic matching without identifiers: entries by exact (wildcard-free, unshared) filter... */
+  private readonly byLiteral = new Map<string, Set<E>>();
+  /** ...and the entries with any wildcard or shared filter, matched one by one. */
+  private readonly withPatterns = new Set<E>();
+  /** When each entry was added: matches are returned in that order. */
+  private readonly addedAt = new Map<E, number>();
+  private added = 0;
   private nextId = 1;
 
   /** Splits filters into SUBSCRIBE packets whose filters do not overlap; each packet gets a fresh identifier. */
@@ -42,6 +49,11 @@ export class SubscriptionTable<E extends TableEntry> {
   /** Records an entry whose SUBSCRIBE packets (from `plan`) were granted. */
   add(entry: E, plans: readonly SubscribePlan[]): void {
     this.all.add(entry);
+    if (!this.addedAt.has(entry)) this.addedAt.set(entry, this.added++);
+    for (const f of entry.filters) {
+      if (!isLiteral(f)) this.withPatterns.add(entry);
+      else this.byLiteral.set(f, (this.byLiteral.get(f) ?? new Set<E>()).add(entry));
+    }
     for (const p of plans) {
       for (const i of p.indexes) {
         const f = entry.filters[i] as string;
@@ -57,6 +69,12 @@ export class SubscriptionTable<E extends TableEntry> {
   /** Forgets an entry; returns the filters no other entry holds any more (to UNSUBSCRIBE). */
   remove(entry: E): string[] {
     if (!this.all.delete(entry)) return [];
+    this.addedAt.delete(entry);
+    this.withPatterns.delete(entry);
+    for (const f of entry.filters) {
+      const set = this.byLiteral.get(f);
+      if (set?.delete(entry) && set.size === 0) this.byLiteral.delete(f);
+    }
     const gone: string[] = [];
     for (const f of new Set(entry.filters)) {
       const rest = (this.owners.get(f) ?? []).filter((e) => e !== entry);
@@ -113,17 +131,34 @@ export class SubscriptionTable<E extends TableEntry> {
     return out.size === 0 ? 'duplicate' : [...out];
   }
 
-  /** Entries whose filters match the topic (MQTT 3.1.1, or a broker without subscription identifiers). */
+  /**
+   * Entries whose filters match the topic (MQTT 3.1.1, or a broker without subscription identifiers): an exact
+   * filter is a map lookup, so thousands of plain subscriptions do not make every message scan them all.
+   */
   routeByTopic(topic: string): E[] {
-    return [...this.all].filter((e) => e.filters.some((f) => topicMatches(f, topic)));
+    const exact = this.byLiteral.get(topic);
+    const out: E[] = exact ? [...exact] : [];
+    for (const e of this.withPatterns) {
+      if (!exact?.has(e) && e.filters.some((f) => topicMatches(f, topic))) out.push(e);
+    }
+    if (out.length > 1) out.sort((x, y) => (this.addedAt.get(x) as number) - (this.addedAt.get(y) as number));
+    return out;
   }
 
   clear(): void {
     this.all.clear();
+    this.byLiteral.clear();
+    this.withPatterns.clear();
+    this.addedAt.clear();
     this.owners.clear();
     this.idsOf.clear();
     this.filtersOf.clear();
   }
+}
+
+/** A filter that matches exactly one topic: no wildcard and no `$share/` group. */
+function isLiteral(filter: string): boolean {
+  return !filter.includes('+') && !filter.includes('#') && !filter.startsWith('$share/');
 }
 
 /** The filter whose copy of a message an entry takes: its first plain match, else its first shared match. */

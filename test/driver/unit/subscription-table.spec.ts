@@ -78,4 +78,22 @@ describe('SubscriptionTable', () => {
     expect(t.routeByTopic('a/x')).toEqual([a, b]);
     expect(t.routeByTopic('$SYS/a')).toEqual([]);
   });
+
+  it('routes by topic among thousands of exact filters: each entry once, in the order added, removals forgotten', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const many = Array.from({ length: 5_000 }, (_, i) => entry(`dev/${i}/cmd`));
+    const wild = entry('dev/+/cmd');
+    const both = entry('dev/7/cmd', 'dev/#', '$share/g/dev/7/cmd');
+    for (const e of [...many.slice(0, 7), wild, ...many.slice(7), both]) t.add(e, t.plan(e.filters));
+    expect(t.routeByTopic('dev/7/cmd')).toEqual([wild, many[7], both]);
+    expect(t.routeByTopic('dev/3/cmd')).toEqual([many[3], wild, both]);
+    expect(t.routeByTopic('dev/4999/cmd')).toEqual([wild, many[4999], both]);
+    expect(t.routeByTopic('dev/5000/cmd')).toEqual([wild, both]);
+    expect(t.routeByTopic('dev/7')).toEqual([both]);
+    t.remove(many[7] as { filters: string[] });
+    t.remove(both);
+    expect(t.routeByTopic('dev/7/cmd')).toEqual([wild]);
+    t.clear();
+    expect(t.routeByTopic('dev/1/cmd')).toEqual([]);
+  });
 });
