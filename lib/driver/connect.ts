@@ -21,6 +21,7 @@ export async function connect(url: string, options: MqttClientOptions = {}): Pro
   validateConnectOptions(parsed, options);
   const client = new MqttClient(parsed, hideCredentials(parsed, options));
   try {
+    options.beforeConnect?.(client);
     await client.connection.start();
   } catch (err) {
     client.shutdown('Connect failed');

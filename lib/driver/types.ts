@@ -114,6 +114,11 @@ export interface MqttClientOptions {
   maxPendingRequests?: number;
   /** Plugs in another transport (WebSocket, a test proxy, ...). */
   transport?: TransportFactory;
+  /**
+   * Called with the client before its first connection attempt, so listeners attached here also see what
+   * `connect()` itself goes through (its retries' `reconnecting`, `status` changes, the first `connect`).
+   */
+  beforeConnect?: (client: MqttDriverClient) => void;
   /** Node `tls.connect` options for `mqtts://` and `wss://` (ca, cert, key, servername, rejectUnauthorized, ...). */
   tls?: Record<string, unknown>;
   /** `ws://` / `wss://` settings: WebSocket implementation, handshake headers, write high-water mark. */

@@ -84,6 +84,7 @@ export class MemoryBroker {
       reportedClientId: assigned && version === 4 ? '' : clientId,
     });
     session.client = client;
+    options.beforeConnect?.(client);
     if (resume) this.resumeHeld(session, client);
     return client;
   }

@@ -69,6 +69,8 @@ export class MqttAsyncRequestTimeoutError extends Error {
 export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly log = new Logger(ClientMqttAsync.name);
   private client?: MqttDriverClient;
+  /** The driver client whose events are forwarded: set before its first connection attempt. */
+  private wired?: MqttDriverClient;
   private connecting?: Promise<MqttDriverClient>;
   private nativeReplies?: Subscription;
   private nestChannels?: NestReplyChannels;
@@ -114,6 +116,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     try {
       client = await connector(this.options.url, this.driverOptions());
     } catch (err) {
+      this.wired = undefined;
       this._status$.next('closed');
       throw new Error(
         `ClientMqttAsync could not connect to ${redactUrl(this.options.url)}: ${(err as Error).message}`,
@@ -122,9 +125,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
         },
       );
     }
-    client.on('status', (status) => this._status$.next(status));
-    client.on('error', (err) => this.log.error(`MQTT client error: ${err.message}`));
-    for (const [event, listener] of this.listeners) client.on(event as keyof ClientEvents, listener as never);
+    if (this.wired !== client) this.wire(client); // a connector that does not call beforeConnect
     if (this.usesNestWire(client)) {
       this.nestChannels = new NestReplyChannels(client, (m) => this.onReply(m, true));
     } else {
@@ -152,7 +153,22 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       requestTimeout: _requestTimeout,
       ...driverOptions
     } = this.options;
-    return driverOptions;
+    const before = driverOptions.beforeConnect;
+    return {
+      ...driverOptions,
+      beforeConnect: (client) => {
+        this.wire(client);
+        before?.(client);
+      },
+    };
+  }
+
+  /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
+  private wire(client: MqttDriverClient): void {
+    this.wired = client;
+    client.on('status', (status) => this._status$.next(status));
+    client.on('error', (err) => this.log.error(`MQTT client error: ${err.message}`));
+    for (const [event, listener] of this.listeners) client.on(event as keyof ClientEvents, listener as never);
   }
 
   /** RPC in the Nest wire format: always on MQTT 3.1.1 (it has no Response Topic), opt-in on MQTT 5. */
@@ -216,6 +232,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.pending.failAll(() => new MqttAsyncClientClosedError());
     const client = this.client ?? (await connecting?.catch(() => undefined));
     this.client = undefined;
+    this.wired = undefined;
     this.nativeReplies = undefined;
     this.nestChannels = undefined;
     await client?.disconnect().catch((err) => this.log.error(`Disconnect failed: ${(err as Error).message}`));
@@ -230,8 +247,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
 
   /**
    * Registers a listener for a driver event (`connect`, `disconnect`, `reconnecting`, `status`, `error`). Works
-   * before `connect()`: it is attached as soon as the driver client exists, so it sees every later reconnect; the
-   * initial connection is reported by `connect()` resolving and by `status`.
+   * before `connect()`: it is attached to the driver client before its first connection attempt, so it also sees
+   * that attempt's retries and its `connect` event.
    */
   override on<
     EventKey extends keyof MqttAsyncClientEvents = keyof MqttAsyncClientEvents,
@@ -239,7 +256,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   >(event: EventKey, callback: EventCallback): void {
     const listener = callback as unknown as Listener;
     this.listeners.push([event as string, listener]);
-    this.client?.on(event as keyof ClientEvents, listener as never);
+    this.wired?.on(event as keyof ClientEvents, listener as never);
   }
 
   /**

@@ -112,15 +112,13 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const connector = this.options.connector ?? defaultConnector();
     this._status$.next('connecting');
     const client = await connector(this.options.url, this.clientOptions()).catch((err: unknown) => {
+      this.mqttClient = undefined;
       this._status$.next('closed');
       throw new Error(`ServerMqttAsync could not connect to ${redactUrl(this.options.url)}: ${describe(err)}`, {
         cause: err,
       });
     });
-    this.mqttClient = client;
-    client.on('status', (status) => this._status$.next(status));
-    client.on('error', (err) => this.logger.error(`MQTT client error: ${describe(err)}`));
-    for (const [event, listener] of this.listeners) this.attach(event, listener);
+    if (this.mqttClient !== client) this.wire(client); // a connector that does not call beforeConnect
     try {
       this.subscriptions = await Promise.all(this.router.groups().map((g) => this.subscribe(client, g)));
     } catch (err) {
@@ -129,6 +127,14 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
     this._status$.next(client.status);
     this.consumeAll();
+  }
+
+  /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
+  private wire(client: MqttDriverClient): void {
+    this.mqttClient = client;
+    client.on('status', (status) => this._status$.next(status));
+    client.on('error', (err) => this.logger.error(`MQTT client error: ${describe(err)}`));
+    for (const [event, listener] of this.listeners) this.attach(event, listener);
   }
 
   private clientOptions(): MqttClientOptions {
@@ -140,6 +146,11 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       ...rest
     } = this.options as MqttAsyncServerOptions & Record<string, unknown>;
     const options = { ...rest } as MqttClientOptions;
+    const before = options.beforeConnect;
+    options.beforeConnect = (client) => {
+      this.wire(client);
+      before?.(client);
+    };
     if (options.reconnect !== false) {
       options.reconnect = { maxAttempts: DEFAULT_SERVER_CONNECT_ATTEMPTS, ...(options.reconnect ?? {}) };
     }

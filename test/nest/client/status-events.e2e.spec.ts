@@ -22,21 +22,24 @@ describeMosquitto('status, on() and unwrap() of ClientMqttAsync and ServerMqttAs
     await broker?.stop();
   });
 
-  it('client: status follows the driver; on() listeners given before connect() see a reconnect', async () => {
+  it('client: status follows the driver; on() listeners given before connect() see the first connect and a reconnect', async () => {
     broker = await startMosquitto();
     const client = new ClientMqttAsync({ url: broker.url, protocolVersion: 5, clientId: 'status-client' });
     cleanups.push(() => client.close());
     const statuses: string[] = [];
     client.status.subscribe((s) => statuses.push(s));
+    const first = nextCall<ConnectedEvent>();
     const reconnected = nextCall<ConnectedEvent>();
+    let connects = 0;
     const reconnecting: number[] = [];
-    client.on('connect', reconnected.listener);
+    client.on('connect', (event) => (++connects === 1 ? first : reconnected).listener(event));
     client.on('reconnecting', ({ attempt }) => reconnecting.push(attempt));
     expect(() => client.unwrap()).toThrow(/not connected/);
     await client.connect();
     const driver = client.unwrap<MqttDriverClient>();
     expect(driver.clientId).toBe('status-client');
     expect(statuses).toEqual(['connecting', 'connected']);
+    expect((await first.called).sessionPresent).toBe(false);
 
     await broker.restart();
     expect((await reconnected.called).sessionPresent).toBe(false);

@@ -113,10 +113,14 @@ suite('ServerMqttAsync lifecycle on mosquitto', () => {
     });
     const statuses: string[] = [];
     server.status.subscribe((s) => statuses.push(s));
+    const retries: Array<{ attempt: number; delay: number }> = [];
+    server.on('reconnecting', (retry) => retries.push(retry));
     const t0 = Date.now();
     const error = await listenFails(server);
     const elapsed = Date.now() - t0;
     expect(counter.attempts).toBe(4);
+    // on() before listen() sees the retries of that first connect.
+    expect(retries.map((r) => r.attempt)).toEqual([2, 3, 4]);
     // backoff between the attempts: 20 + 40 + 80 ms
     expect(elapsed).toBeGreaterThanOrEqual(135);
     expect(error.message).toContain(`ServerMqttAsync could not connect to mqtt://***@127.0.0.1:${port}`);
