@@ -69,6 +69,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private subscriptions: Subscription[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly listeners: Array<[string, Listener]> = [];
+  /** 'message:handled' listeners among `listeners`: the event is built only when someone listens. */
+  private handledListeners = 0;
   private closing: Promise<void> | undefined;
   private stopConsuming: () => void = () => {};
   private stopped: Promise<void> = Promise.resolve();
@@ -227,12 +229,6 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
   }
 
-  private get handledListeners(): number {
-    let n = 0;
-    for (const [name] of this.listeners) if (name === 'message:handled') n++;
-    return n;
-  }
-
   /**
    * Stops taking messages, waits up to `shutdownTimeout` ms for running handlers (their replies and acks are
    * sent), then disconnects. Messages not yet taken stay unacknowledged, so the broker redelivers them.
@@ -269,6 +265,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   >(event: EventKey, callback: EventCallback): void {
     const listener = callback as unknown as Listener;
     this.listeners.push([event as string, listener]);
+    if (event === 'message:handled') this.handledListeners++;
     if (this.mqttClient) this.attach(event as string, listener);
   }
 
