@@ -22,6 +22,8 @@ import {
   encodeRequest,
   isPromiseLike,
   type PacketCodecOptions,
+  type PacketCodecs,
+  packetCodecs,
 } from '../serialization/index.js';
 import { nestReplyTopic } from '../server/nest-wire.js';
 import { PendingRequests } from './pending-requests.js';
@@ -80,15 +82,11 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   /** Request ids: unique across clients (random prefix, also on shared Nest `<topic>/reply` topics), cheap to make. */
   private readonly idPrefix = `${randomBytes(9).toString('base64url')}.`;
   private nextId = 0;
-  private readonly codecs: Record<'native' | 'nest', PacketCodecOptions>;
+  private readonly codecs: PacketCodecs;
 
   constructor(protected readonly options: MqttAsyncClientOptions) {
     super();
-    const { serializer, deserializer } = options;
-    this.codecs = {
-      native: { serializer, deserializer, nestWire: false },
-      nest: { serializer, deserializer, nestWire: true },
-    };
+    this.codecs = packetCodecs(options);
     this.pending = new PendingRequests(
       options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
       (pattern, ms) => new MqttAsyncRequestTimeoutError(pattern, ms),

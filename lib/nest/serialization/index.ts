@@ -8,6 +8,8 @@ export {
   isPromiseLike,
   type MaybePromise,
   type PacketCodecOptions,
+  type PacketCodecs,
+  packetCodecs,
   type RequestPacket,
   type ResponsePacket,
 } from './packets.js';

@@ -19,6 +19,20 @@ export interface PacketCodecOptions {
   nestWire: boolean;
 }
 
+/** Both wire formats' codec options for one set of (de)serializers, made once per client or server. */
+export interface PacketCodecs {
+  native: PacketCodecOptions;
+  nest: PacketCodecOptions;
+}
+
+export function packetCodecs(options: { serializer?: Serializer; deserializer?: Deserializer }): PacketCodecs {
+  const { serializer, deserializer } = options;
+  return {
+    native: { serializer, deserializer, nestWire: false },
+    nest: { serializer, deserializer, nestWire: true },
+  };
+}
+
 /** A request or event as the server's handlers see it. */
 export interface DecodedRequest {
   data: unknown;

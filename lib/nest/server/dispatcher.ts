@@ -22,6 +22,8 @@ import {
   encodeResponse,
   isPromiseLike,
   type PacketCodecOptions,
+  type PacketCodecs,
+  packetCodecs,
   type ResponsePacket,
 } from '../serialization/index.js';
 import type { AckTicket } from './ack-sequencer.js';
@@ -50,14 +52,10 @@ export interface DispatcherHost {
  * matching event handler, publishes replies, and settles the ack according to the group's ack mode.
  */
 export class MessageDispatcher {
-  private readonly codecs: Record<'native' | 'nest', PacketCodecOptions>;
+  private readonly codecs: PacketCodecs;
 
   constructor(private readonly host: DispatcherHost) {
-    const { serializer, deserializer } = host.options;
-    this.codecs = {
-      native: { serializer, deserializer, nestWire: false },
-      nest: { serializer, deserializer, nestWire: true },
-    };
+    this.codecs = packetCodecs(host.options);
   }
 
   private nestWire(client: MqttDriverClient): boolean {
