@@ -4,6 +4,7 @@ export * from './asyncapi/index.js';
 export * from './client/index.js';
 export { MqttAsyncContext, type MqttAsyncContextArgs } from './context/mqtt-async.context.js';
 export { TopicParam } from './decorators/topic-param.decorator.js';
+export { MqttAsyncError } from './errors.js';
 export type {
   HandlerAckMode,
   MqttAsyncClientOptions,

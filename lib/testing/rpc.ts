@@ -8,6 +8,7 @@ import {
   type Subscription,
   type UserProperty,
 } from '../driver/index.js';
+import { MqttAsyncError } from '../nest/errors.js';
 import {
   decodeMqttPayload,
   encodeMqttPayload,
@@ -20,7 +21,7 @@ import {
 import { realTimers } from './real-timers.js';
 
 /** The handler answered with an error (a thrown error, an `RpcException`, a failed validation). */
-export class MqttAsyncRpcError extends Error {
+export class MqttAsyncRpcError extends MqttAsyncError {
   /** The error object the server sent, as `ClientMqttAsync.send()` subscribers receive it. */
   readonly error: unknown;
   constructor(
@@ -28,7 +29,6 @@ export class MqttAsyncRpcError extends Error {
     error: unknown,
   ) {
     super(`The handler of '${topic}' answered with an error: ${describe(error)}`);
-    this.name = 'MqttAsyncRpcError';
     this.error = error;
   }
 }

@@ -13,6 +13,7 @@ import {
   redactUrl,
   type Subscription,
 } from '../../driver/index.js';
+import { MqttAsyncError } from '../errors.js';
 import type { MqttAsyncClientOptions } from '../options.js';
 import { MqttAsyncRecord } from '../record/index.js';
 import {
@@ -41,18 +42,16 @@ export type MqttAsyncClientEvents = {
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
 /** Thrown into pending `send()` subscribers by `close()`. */
-export class MqttAsyncClientClosedError extends Error {
+export class MqttAsyncClientClosedError extends MqttAsyncError {
   constructor() {
     super('ClientMqttAsync was closed before the reply arrived; retry after connect()');
-    this.name = 'MqttAsyncClientClosedError';
   }
 }
 
 /** Thrown into a `send()` subscriber when no final reply arrived within `requestTimeout`. */
-export class MqttAsyncRequestTimeoutError extends Error {
+export class MqttAsyncRequestTimeoutError extends MqttAsyncError {
   constructor(pattern: string, timeout: number) {
     super(`No reply to '${pattern}' within ${timeout} ms; check that a server handles it, or raise requestTimeout`);
-    this.name = 'MqttAsyncRequestTimeoutError';
   }
 }
 

@@ -1,4 +1,5 @@
 import { topicMatches, validateTopicFilter } from '../../driver/index.js';
+import { MqttAsyncError } from '../errors.js';
 
 /** One level of a parsed route pattern. */
 export type PatternLevel =
@@ -19,10 +20,9 @@ export interface RoutePattern {
 }
 
 /** Thrown at startup when a handler pattern cannot become an MQTT filter. */
-export class MqttAsyncPatternError extends Error {
+export class MqttAsyncPatternError extends MqttAsyncError {
   constructor(message: string) {
     super(message);
-    this.name = 'MqttAsyncPatternError';
   }
 }
 

@@ -1,14 +1,14 @@
 import type { MqttMessage } from '../../driver/index.js';
+import { MqttAsyncError } from '../errors.js';
 import { JSON_CONTENT_TYPE } from '../protocol.js';
 
 /** Content Type announced for string payloads (MQTT 5). */
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
 /** Thrown when an incoming payload cannot be decoded as its Content Type (or its shape) says. */
-export class MqttAsyncPayloadError extends Error {
+export class MqttAsyncPayloadError extends MqttAsyncError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'MqttAsyncPayloadError';
   }
 }
 
