@@ -9,15 +9,8 @@ import {
   type UserProperty,
 } from '../driver/index.js';
 import { MqttAsyncError } from '../nest/errors.js';
-import {
-  decodeMqttPayload,
-  encodeMqttPayload,
-  FLAG,
-  REPLY_EMPTY_PROPERTY,
-  REPLY_ERROR_PROPERTY,
-  REPLY_FINAL_PROPERTY,
-  REPLY_MARKER_PROPERTY,
-} from '../nest/index.js';
+import { decodeMqttPayload, encodeMqttPayload } from '../nest/index.js';
+import { decodeReplyFlags, replyError } from '../nest/serialization/reply.js';
 import { realTimers } from './real-timers.js';
 
 /** The handler answered with an error (a thrown error, an `RpcException`, a failed validation). */
@@ -120,13 +113,12 @@ export async function rpcRequest(
   if (options.userProperties) properties.userProperties = options.userProperties;
   const replies = collect(sub, timeout, topic, (m) => {
     if (!m.properties.correlationData?.equals(correlationData)) return undefined;
-    const flags = m.userProperties;
+    // The same flags ClientMqttAsync reads: a reply without them (any plain MQTT 5 responder) is final.
+    const flags = decodeReplyFlags(m.userProperties);
     const value = decode(m);
-    if (flags[REPLY_ERROR_PROPERTY] === FLAG) return { done: true, error: (value as { err?: unknown })?.err ?? value };
-    // A responder that is not nest-mqtt-async answers once.
-    const final = flags[REPLY_FINAL_PROPERTY] === FLAG || flags[REPLY_MARKER_PROPERTY] !== FLAG;
-    if (flags[REPLY_EMPTY_PROPERTY] === FLAG) return { done: final };
-    return { done: final, value };
+    if (flags.error) return { done: true, error: replyError(value) };
+    if (flags.empty) return { done: true };
+    return { done: flags.final, value };
   });
   await send(sub, replies, () => client.publish(topic, payload, { qos, properties }));
   return replies;

@@ -22,3 +22,11 @@ export {
   MqttAsyncPayloadError,
   TEXT_CONTENT_TYPE,
 } from './payload.js';
+export {
+  decodeReplyFlags,
+  encodeReplyFlags,
+  isOwnReply,
+  type ReplyFlags,
+  type ReplyPacket,
+  replyError,
+} from './reply.js';

@@ -1,8 +1,8 @@
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 import type { MqttMessage } from '../../driver/index.js';
-import { FLAG, REPLY_EMPTY_PROPERTY, REPLY_ERROR_PROPERTY, REPLY_FINAL_PROPERTY } from '../protocol.js';
 import { isNestWireReply, isNestWireRequest } from '../server/nest-wire.js';
 import { decodePayloadOrThrow, type EncodedPayload, encodePayload, MqttAsyncPayloadError } from './payload.js';
+import { decodeReplyFlags, replyError } from './reply.js';
 
 /*
  * Nest's serializer conventions on MQTT. A custom `serializer` receives the Nest packet and returns the payload
@@ -141,16 +141,12 @@ export function encodeRequest(packet: RequestPacket, options: PacketCodecOptions
   return encodePayload(packet.data);
 }
 
-/** MQTT 5 native replies: final/error/empty flags from user properties. */
+/** MQTT 5 native replies: final/error/empty from the reply flags (a reply without them is final). */
 function nativeResponse(value: unknown, message: MqttMessage): DecodedResponse {
-  const flags = message.userProperties;
-  const isDisposed = flags[REPLY_FINAL_PROPERTY] === FLAG;
-  if (flags[REPLY_ERROR_PROPERTY] === FLAG) {
-    const err = isObject(value) && 'err' in value ? value.err : value;
-    return { err, isDisposed: true };
-  }
-  if (isDisposed && flags[REPLY_EMPTY_PROPERTY] === FLAG) return { isDisposed: true };
-  return { response: value, isDisposed };
+  const flags = decodeReplyFlags(message.userProperties);
+  if (flags.error) return { err: replyError(value), isDisposed: true };
+  if (flags.empty) return { isDisposed: true };
+  return { response: value, isDisposed: flags.final };
 }
 
 /**

@@ -1,18 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, type Observable } from 'rxjs';
-import type { MqttDriverClient, MqttMessage, PublishProperties, UserProperty } from '../../driver/index.js';
+import type { MqttDriverClient, MqttMessage, PublishProperties } from '../../driver/index.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import type { MqttAsyncServerOptions } from '../options.js';
-import {
-  DEAD_LETTER_ERROR_PROPERTY,
-  DEAD_LETTER_TOPIC_PROPERTY,
-  FLAG,
-  REPLY_EMPTY_PROPERTY,
-  REPLY_ERROR_PROPERTY,
-  REPLY_FINAL_PROPERTY,
-  REPLY_MARKER_PROPERTY,
-} from '../protocol.js';
+import { DEAD_LETTER_ERROR_PROPERTY, DEAD_LETTER_TOPIC_PROPERTY } from '../protocol.js';
 import { extractParams } from '../routing/pattern.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
 import {
@@ -26,9 +18,10 @@ import {
   packetCodecs,
   type ResponsePacket,
 } from '../serialization/index.js';
+import { encodeReplyFlags, isOwnReply, type ReplyPacket } from '../serialization/reply.js';
 import type { AckTicket } from './ack-sequencer.js';
 import { nestReplyTopic } from './nest-wire.js';
-import { type ReplyPacket, settleObservable, streamReplies, toRpcError } from './replies.js';
+import { settleObservable, streamReplies, toRpcError } from './replies.js';
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -94,7 +87,7 @@ export class MessageDispatcher {
     ticket: AckTicket,
     errors: unknown[],
   ): Promise<unknown> | undefined {
-    if (message.userProperties[REPLY_MARKER_PROPERTY] === FLAG) return undefined;
+    if (isOwnReply(message.userProperties)) return undefined;
     const topic = message.topic;
     const rpc = this.host.router.rpcRoute(topic);
     const rpcHere = rpc && rpc.group === group ? rpc : undefined;
@@ -272,11 +265,7 @@ export class MessageDispatcher {
         properties.contentType = encoded.contentType;
       return client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
     }
-    const userProperties: UserProperty[] = [[REPLY_MARKER_PROPERTY, FLAG]];
-    if (packet.kind === 'value' && packet.final) userProperties.push([REPLY_FINAL_PROPERTY, FLAG]);
-    if (packet.kind === 'error') userProperties.push([REPLY_ERROR_PROPERTY, FLAG], [REPLY_FINAL_PROPERTY, FLAG]);
-    if (packet.kind === 'complete') userProperties.push([REPLY_FINAL_PROPERTY, FLAG], [REPLY_EMPTY_PROPERTY, FLAG]);
-    properties.userProperties = userProperties;
+    properties.userProperties = encodeReplyFlags(packet);
     if (reply.correlationData !== undefined) properties.correlationData = reply.correlationData;
     if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
     return client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });

@@ -1,10 +1,7 @@
 import type { Observable } from 'rxjs';
+import type { ReplyPacket } from '../serialization/reply.js';
 
-/** One reply of an RPC handler's result stream. */
-export type ReplyPacket =
-  | { kind: 'value'; response: unknown; final: boolean }
-  | { kind: 'error'; err: unknown }
-  | { kind: 'complete' };
+export type { ReplyPacket } from '../serialization/reply.js';
 
 /**
  * Publishes the values of `result$` through `respond`, one at a time and in order. Completion marks the last

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { firstValueFrom, toArray } from 'rxjs';
 import type { MqttDriverClient } from '../../../lib/driver/index.js';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
-import { FLAG, REPLY_FINAL_PROPERTY } from '../../../lib/nest/protocol.js';
 import { hasMosquitto, type RunningBroker, startMosquitto } from '../server/support/broker.js';
 import { testConnector } from '../server/support/connector.js';
 
@@ -27,7 +26,6 @@ suite('ClientMqttAsync send() on MQTT 5 against a plain responder', () => {
           properties: {
             correlationData: m.properties.correlationData,
             contentType: 'application/json',
-            userProperties: [[REPLY_FINAL_PROPERTY, FLAG]],
           },
         });
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MqttMessage } from '../../../lib/driver/index.js';
-import { FLAG, REPLY_ERROR_PROPERTY, REPLY_FINAL_PROPERTY } from '../../../lib/nest/protocol.js';
+import { FLAG, REPLY_ERROR_PROPERTY, REPLY_MORE_PROPERTY } from '../../../lib/nest/protocol.js';
 import { MqttAsyncRecord, MqttAsyncRecordBuilder } from '../../../lib/nest/record/index.js';
 import {
   decodePayload,
@@ -163,16 +163,17 @@ describe('Nest packet conventions (client side)', () => {
 
   it('decodes native replies by their flags and correlation data', async () => {
     const correlationData = Buffer.from('c1');
-    const value = mqttMessage('r', '5', { properties: { correlationData }, userProperties: {} });
-    expect(await decodeResponse(value, { nestWire: false })).toEqual({ id: 'c1', response: 5, isDisposed: false });
-    const final = mqttMessage('r', '5', {
+    // a reply without our flags (any plain MQTT 5 responder) is final; only more-follows keeps the request open
+    const plain = mqttMessage('r', '5', { properties: { correlationData }, userProperties: {} });
+    expect(await decodeResponse(plain, { nestWire: false })).toEqual({ id: 'c1', response: 5, isDisposed: true });
+    const more = mqttMessage('r', '5', {
       properties: { correlationData },
-      userProperties: { [REPLY_FINAL_PROPERTY]: FLAG },
+      userProperties: { [REPLY_MORE_PROPERTY]: FLAG },
     });
-    expect(await decodeResponse(final, { nestWire: false })).toEqual({ id: 'c1', response: 5, isDisposed: true });
+    expect(await decodeResponse(more, { nestWire: false })).toEqual({ id: 'c1', response: 5, isDisposed: false });
     const error = mqttMessage('r', '{"err":{"code":"E"}}', {
       properties: { correlationData },
-      userProperties: { [REPLY_ERROR_PROPERTY]: FLAG, [REPLY_FINAL_PROPERTY]: FLAG },
+      userProperties: { [REPLY_ERROR_PROPERTY]: FLAG },
     });
     expect(await decodeResponse(error, { nestWire: false })).toEqual({
       id: 'c1',

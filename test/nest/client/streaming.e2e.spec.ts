@@ -19,7 +19,7 @@ import {
 import {
   ClientMqttAsync,
   MqttAsyncRequestTimeoutError,
-  REPLY_FINAL_PROPERTY,
+  REPLY_MORE_PROPERTY,
   ServerMqttAsync,
 } from '../../../lib/nest/index.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
@@ -120,7 +120,7 @@ describeMosquitto('Observable handlers streamed into ClientMqttAsync.send() (mos
     await broker?.stop();
   });
 
-  it('streams on plain MQTT 5: bare request with Response Topic, one bare reply per value, the last final', async () => {
+  it('streams on plain MQTT 5: bare request with Response Topic, one bare reply per value, all but the last marked more', async () => {
     const spy = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
     try {
       const packets: mqtt.IPublishPacket[] = [];
@@ -128,7 +128,9 @@ describeMosquitto('Observable handlers streamed into ClientMqttAsync.send() (mos
       await spy.subscribeAsync(['streams/three/async', 'nest-mqtt-async/replies/#'], { qos: 1 });
       expect(await events(client.send('streams/three/async', { go: true }))).toHaveLength(4);
       // the spy gets the final reply about when the client does
-      while (!packets.some((p) => p.properties?.userProperties?.[REPLY_FINAL_PROPERTY] === '1')) {
+      const final = (p: mqtt.IPublishPacket) =>
+        p.topic !== 'streams/three/async' && p.properties?.userProperties?.[REPLY_MORE_PROPERTY] === undefined;
+      while (!packets.some(final)) {
         await new Promise((r) => setTimeout(r, 10));
       }
       const [request, ...replies] = packets;
@@ -145,10 +147,8 @@ describeMosquitto('Observable handlers streamed into ClientMqttAsync.send() (mos
       const values = replies.filter((r) => r.payload.length > 0);
       expect(values.map((r) => r.payload.toString())).toEqual(['1', '2', '3']);
       const last = replies.at(-1)!;
-      expect(last.properties?.userProperties?.[REPLY_FINAL_PROPERTY]).toBe('1');
-      expect(
-        replies.slice(0, -1).every((r) => r.properties?.userProperties?.[REPLY_FINAL_PROPERTY] === undefined),
-      ).toBe(true);
+      expect(last.properties?.userProperties?.[REPLY_MORE_PROPERTY]).toBeUndefined();
+      expect(replies.slice(0, -1).every((r) => r.properties?.userProperties?.[REPLY_MORE_PROPERTY] === '1')).toBe(true);
     } finally {
       await spy.endAsync();
     }

@@ -4,7 +4,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MessageHandledEvent, MqttAsyncServerOptions } from '../../../lib/nest/index.js';
-import { REPLY_FINAL_PROPERTY, ServerMqttAsync } from '../../../lib/nest/index.js';
+import { decodeReplyFlags, ServerMqttAsync } from '../../../lib/nest/index.js';
 import { testConnector } from './support/connector.js';
 
 export interface StartedApp {
@@ -62,7 +62,7 @@ export interface Reply {
   correlationData?: Buffer;
 }
 
-/** MQTT 5 request with Response Topic + Correlation Data; collects replies until one is marked final. */
+/** MQTT 5 request with Response Topic + Correlation Data; collects replies until the final one (no more-follows). */
 export async function rpc(client: MqttClient, topic: string, payload: string | Buffer, props = {}): Promise<Reply[]> {
   const responseTopic = `replies/${randomUUID()}`;
   const correlationData = Buffer.from(randomUUID());
@@ -79,7 +79,7 @@ export async function rpc(client: MqttClient, topic: string, payload: string | B
         ...(p.correlationData ? { correlationData: p.correlationData } : {}),
       };
       replies.push(reply);
-      if (reply.userProperties[REPLY_FINAL_PROPERTY] === '1') {
+      if (decodeReplyFlags(reply.userProperties).final) {
         client.off('message', onMessage);
         resolve(replies);
       }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
-import { MqttAsyncExceptionFilter, REPLY_ERROR_PROPERTY, REPLY_FINAL_PROPERTY } from '../../../lib/nest/index.js';
+import { MqttAsyncExceptionFilter, REPLY_ERROR_PROPERTY, REPLY_MORE_PROPERTY } from '../../../lib/nest/index.js';
 import { DevicesController, seen } from './app.fixture.js';
 import { outsideClient, rpc, run, type StartedApp, startApp } from './helpers.js';
 import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
@@ -45,15 +45,16 @@ suite('ServerMqttAsync on mosquitto, MQTT 5', () => {
     const fallback = await rpc(outside, 'devices/t1/status', '{}');
     expect(fallback.map((r) => JSON.parse(r.payload))).toEqual([{ fallback: 'devices/t1/status' }]);
     expect(fallback[0]!.contentType).toBe('application/json');
-    expect(fallback[0]!.userProperties[REPLY_FINAL_PROPERTY]).toBe('1');
+    // a single reply is final: it carries no more-follows flag
+    expect(fallback[0]!.userProperties[REPLY_MORE_PROPERTY]).toBeUndefined();
   });
 
-  it('streams Observable results, the last reply marked final', async () => {
+  it('streams Observable results, every reply but the last marked more-follows', async () => {
     const replies = await rpc(outside, 'stream/count', '3');
     const values = replies.filter((r) => r.payload !== '').map((r) => JSON.parse(r.payload));
     expect(values).toEqual([1, 2, 3]);
-    expect(replies.at(-1)!.userProperties[REPLY_FINAL_PROPERTY]).toBe('1');
-    expect(replies.slice(0, -1).every((r) => r.userProperties[REPLY_FINAL_PROPERTY] === undefined)).toBe(true);
+    expect(replies.at(-1)!.userProperties[REPLY_MORE_PROPERTY]).toBeUndefined();
+    expect(replies.slice(0, -1).every((r) => r.userProperties[REPLY_MORE_PROPERTY] === '1')).toBe(true);
   });
 
   it('sends thrown errors, RpcException and failed validation back as error replies', async () => {
