@@ -5,6 +5,7 @@ import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } f
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
 import { InboundMessage } from './message.js';
+import { Pings } from './ping.js';
 import { Requests } from './request.js';
 import { Router } from './router.js';
 import { InboundAcks } from './session/inbound.js';
@@ -18,6 +19,7 @@ import type {
   MqttClientOptions,
   MqttDriverClient,
   MqttMessage,
+  PingOptions,
   PublishOptions,
   PublishResult,
   RequestOptions,
@@ -59,7 +61,21 @@ export class MqttClient implements MqttDriverClient {
     this.router = new Router(this);
     this.requests = new Requests(this, randomBytes(6).toString('hex'));
     this.connection = new Connection(this);
-    this.on('disconnect', (event) => this.reauth.abort(event));
+    this.on('disconnect', (event) => {
+      this.reauth.abort(event);
+      this.pings.rejectAll('Connection to the broker lost');
+    });
+  }
+
+  private readonly pings = new Pings(() => this.send({ type: 'pingreq' }));
+
+  /**
+   * A PINGREQ → PINGRESP round trip: resolves with its duration in ms (e.g. for a health check). Rejects with
+   * `MqttDisconnectedError` when the link is down (at once, or when it goes down meanwhile) and
+   * `MqttTimeoutError` when no PINGRESP came within `options.timeout` (default 5_000 ms).
+   */
+  ping(options?: PingOptions): Promise<number> {
+    return this.pings.ping(options);
   }
 
   private readonly reauth = new Reauthentication(
@@ -247,6 +263,7 @@ export class MqttClient implements MqttDriverClient {
     this.outbound.rejectAll(`${reason}: publish not confirmed`);
     this.router.closeAll(reason);
     this.requests.rejectAll(reason);
+    this.pings.rejectAll(reason);
   }
 
   /** @internal Called by the connection after each CONNACK. */
@@ -293,6 +310,7 @@ export class MqttClient implements MqttDriverClient {
         this.router.onAck(packet);
         return;
       case 'pingresp':
+        this.pings.onPingresp();
         return;
       case 'auth':
         this.reauth.onPacket(packet);

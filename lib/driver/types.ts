@@ -236,6 +236,11 @@ export interface RequestOptions {
   responseTopic?: string;
 }
 
+export interface PingOptions {
+  /** Milliseconds to wait for the PINGRESP before rejecting with `MqttTimeoutError` (default 5_000). */
+  timeout?: number;
+}
+
 export interface DisconnectOptions {
   reasonCode?: number;
   sessionExpiryInterval?: number;
@@ -278,6 +283,11 @@ export interface MqttDriverClient {
   subscribe(filter: string | string[], options?: SubscribeOptions): Promise<Subscription>;
   request(topic: string, payload: Uint8Array | string, options?: RequestOptions): Promise<MqttMessage>;
   disconnect(options?: DisconnectOptions): Promise<void>;
+  /**
+   * A PINGREQ → PINGRESP round trip: resolves with its duration in ms. Rejects with `MqttDisconnectedError` when
+   * the link is down (at once, or when it goes down meanwhile) and `MqttTimeoutError` after `options.timeout`.
+   */
+  ping(options?: PingOptions): Promise<number>;
   on<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this;
   off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this;
 }

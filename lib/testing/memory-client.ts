@@ -11,6 +11,7 @@ import {
   type MqttMessage,
   MqttProtocolError,
   MqttSubscribeError,
+  type PingOptions,
   type PublishOptions,
   type PublishResult,
   parseSharedFilter,
@@ -165,6 +166,18 @@ export class MemoryClient implements MqttDriverClient {
 
   request(topic: string, payload: Uint8Array | string, options: RequestOptions = {}): Promise<MqttMessage> {
     return this.requests.request(topic, payload, options);
+  }
+
+  /**
+   * The in-memory PINGREQ/PINGRESP: resolves with the (near-zero) time it took while connected; rejects with
+   * `MqttDisconnectedError` once the client is closed, as the driver does when its link is down.
+   */
+  async ping(_options?: PingOptions): Promise<number> {
+    const started = performance.now();
+    if (this.currentStatus === 'closed') {
+      throw new MqttDisconnectedError('Not connected: ping needs a live link to the broker; retry when connected');
+    }
+    return performance.now() - started;
   }
 
   /** Sends DISCONNECT: the session ends (or is kept, when persistent). Idempotent. */
