@@ -158,7 +158,7 @@ export class SubscriptionTable<E extends TableEntry> {
 
 /** A filter that matches exactly one topic: no wildcard and no `$share/` group. */
 function isLiteral(filter: string): boolean {
-  return !filter.includes('+') && !filter.includes('#') && !filter.startsWith('$share/');
+  return !filter.includes('+') && !filter.includes('#') && parseSharedFilter(filter).group === undefined;
 }
 
 /** The filter whose copy of a message an entry takes: its first plain match, else its first shared match. */

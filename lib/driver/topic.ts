@@ -2,6 +2,8 @@ import { MqttInvalidTopicError } from './errors.js';
 
 const MAX_TOPIC_BYTES = 65_535;
 const SHARE_PREFIX = '$share/';
+/** EMQX's shared subscriptions without a group name: every `$queue/<filter>` subscriber is in one group. */
+const QUEUE_PREFIX = '$queue/';
 
 function checkCommon(kind: string, value: string): void {
   if (typeof value !== 'string' || value.length === 0) {
@@ -71,8 +73,12 @@ function splitShared(filter: string): { group: string; filter: string } | undefi
   return { group: rest.slice(0, slash), filter: rest.slice(slash + 1) };
 }
 
-/** Splits `$share/<group>/<filter>` into its parts; a plain filter comes back as `{ filter }`. */
+/**
+ * Splits `$share/<group>/<filter>` into its parts (EMQX's `$queue/<filter>` gives the group `$queue`); a plain
+ * filter comes back as `{ filter }`.
+ */
 export function parseSharedFilter(filter: string): { group?: string; filter: string } {
+  if (filter.startsWith(QUEUE_PREFIX)) return { group: '$queue', filter: filter.slice(QUEUE_PREFIX.length) };
   return splitShared(filter) ?? { filter };
 }
 
@@ -88,7 +94,9 @@ export function hasWildcard(filter: string): boolean {
  * Works without allocating, so it is cheap enough for per-message routing.
  */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (filter.startsWith(SHARE_PREFIX)) filter = parseSharedFilter(filter).filter;
+  if (filter.charCodeAt(0) === 0x24 /* $ */ && (filter.startsWith(SHARE_PREFIX) || filter.startsWith(QUEUE_PREFIX))) {
+    filter = parseSharedFilter(filter).filter;
+  }
   const fc0 = filter.charCodeAt(0);
   if (topic.charCodeAt(0) === 0x24 /* $ */ && (fc0 === 0x2b /* + */ || fc0 === 0x23) /* # */) return false;
   let f = 0;

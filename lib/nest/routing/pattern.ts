@@ -14,6 +14,11 @@ export interface RoutePattern {
   readonly pattern: string;
   /** The MQTT topic filter it subscribes (params become `+`), without any `$share` prefix. */
   readonly filter: string;
+  /**
+   * Shared group written into the pattern: `$share/<group>/<filter>` gives `<group>`, EMQX's `$queue/<filter>`
+   * gives {@link QUEUE_GROUP}. Undefined for a plain pattern.
+   */
+  readonly shared?: string;
   readonly levels: readonly PatternLevel[];
   /** Per level: 2 literal, 1 single-level wildcard or param, 0 multi-level wildcard. Higher is more specific. */
   readonly rank: readonly number[];
@@ -27,6 +32,47 @@ export class MqttAsyncPatternError extends MqttAsyncError {
 }
 
 const PARAM_NAME = /^[A-Za-z_$][\w$-]*$/;
+
+/**
+ * The shared group of EMQX's `$queue/<filter>` patterns (one group of every `$queue` subscriber): such handlers
+ * subscribe `$queue/<filter>` instead of `$share/<group>/<filter>`. Also accepted as the `shared` handler option.
+ */
+export const QUEUE_GROUP = '$queue';
+
+/**
+ * True when `pattern` is what Nest makes of an object pattern (`@MessagePattern({ cmd: 'sum' })` becomes the
+ * string `{"cmd":"sum"}` in `Server.addHandler()` and `ClientProxy.send()` alike): its levels are all literal,
+ * as in Nest's built-in `ServerMqtt`, so both sides use the same topic.
+ */
+export function isObjectPattern(pattern: string): boolean {
+  if (!pattern.startsWith('{"') || !pattern.endsWith('}')) return false;
+  try {
+    const value: unknown = JSON.parse(pattern);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** Splits a `$share/<group>/<filter>` or `$queue/<filter>` pattern; `where` names the handler in errors. */
+function splitSharedPattern(pattern: string, where: string): { shared?: string; rest: string } {
+  const fail = (why: string): never => {
+    throw new MqttAsyncPatternError(`Invalid pattern '${pattern}' on ${where}: ${why}`);
+  };
+  if (pattern.startsWith(`${QUEUE_GROUP}/`)) {
+    const rest = pattern.slice(QUEUE_GROUP.length + 1);
+    if (rest.length === 0) fail(`no topic filter after '${QUEUE_GROUP}/'`);
+    return { shared: QUEUE_GROUP, rest };
+  }
+  if (!pattern.startsWith('$share/')) return { rest: pattern };
+  const after = pattern.slice('$share/'.length);
+  const slash = after.indexOf('/');
+  const group = slash < 0 ? after : after.slice(0, slash);
+  const rest = slash < 0 ? '' : after.slice(slash + 1);
+  if (group.length === 0 || /[+#]/.test(group)) fail("the share name must be non-empty without '/', '+' or '#'");
+  if (rest.length === 0) fail("no topic filter after '$share/<group>/'");
+  return { shared: group, rest };
+}
 
 function parseLevel(level: string, index: number, count: number, pattern: string, where: string): PatternLevel {
   const fail = (why: string): never => {
@@ -56,7 +102,9 @@ function parseLevel(level: string, index: number, count: number, pattern: string
 
 /**
  * Parses a handler pattern: `{name}` and `:name` fill a whole level (subscribed as `+`), `+` and `#` are raw
- * wildcards. `where` names the handler in error messages.
+ * wildcards. `$share/<group>/<filter>` and `$queue/<filter>` give the pattern a shared group (params still come
+ * from the real topic). Object patterns (`{"cmd":"sum"}`, see {@link isObjectPattern}) are one literal topic.
+ * `where` names the handler in error messages.
  * @throws MqttAsyncPatternError
  */
 export function parseRoutePattern(pattern: unknown, where = 'a handler'): RoutePattern {
@@ -65,13 +113,11 @@ export function parseRoutePattern(pattern: unknown, where = 'a handler'): RouteP
       `Invalid pattern ${JSON.stringify(pattern)} on ${where}: MQTT patterns must be non-empty topic strings`,
     );
   }
-  if (pattern.startsWith('$share/')) {
-    throw new MqttAsyncPatternError(
-      `Invalid pattern '${pattern}' on ${where}: use the handler option { shared: '<group>' } instead of '$share/'`,
-    );
-  }
-  const parts = pattern.split('/');
-  const levels = parts.map((level, i) => parseLevel(level, i, parts.length, pattern, where));
+  const { shared, rest } = splitSharedPattern(pattern, where);
+  const parts = rest.split('/');
+  const levels: PatternLevel[] = isObjectPattern(rest)
+    ? parts.map((value) => ({ kind: 'literal', value }))
+    : parts.map((level, i) => parseLevel(level, i, parts.length, pattern, where));
   const names = new Set<string>();
   for (const level of levels) {
     if (level.kind !== 'param') continue;
@@ -87,7 +133,7 @@ export function parseRoutePattern(pattern: unknown, where = 'a handler'): RouteP
     throw new MqttAsyncPatternError(`Invalid pattern '${pattern}' on ${where}: ${(err as Error).message}`);
   }
   const rank = levels.map((l) => (l.kind === 'literal' ? 2 : l.kind === 'multi' ? 0 : 1));
-  return { pattern, filter, levels, rank };
+  return shared === undefined ? { pattern, filter, levels, rank } : { pattern, filter, shared, levels, rank };
 }
 
 function levelFilter(level: PatternLevel): string {

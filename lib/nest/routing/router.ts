@@ -4,6 +4,7 @@ import {
   compareSpecificity,
   MqttAsyncPatternError,
   parseRoutePattern,
+  QUEUE_GROUP,
   type RoutePattern,
   routeMatches,
 } from './pattern.js';
@@ -84,13 +85,21 @@ export class MqttAsyncRouter<H> {
   add(pattern: unknown, handler: H, isEvent: boolean, extras: MqttAsyncHandlerOptions | undefined, where: string) {
     const route = parseRoutePattern(pattern, where);
     const options = resolveHandlerOptions(extras, where);
+    if (route.shared !== undefined) {
+      if (options.shared !== undefined && options.shared !== route.shared) {
+        throw new MqttAsyncPatternError(
+          `Invalid handler options on ${where}: the pattern names the shared group '${route.shared}', the options '${options.shared}'`,
+        );
+      }
+      options.shared = route.shared;
+    }
     const key = groupKey(options);
     let group = this.byKey.get(key);
     if (!group) {
       group = { key, filters: [], options, entries: [] };
       this.byKey.set(key, group);
     }
-    const filter = options.shared ? `$share/${options.shared}/${route.filter}` : route.filter;
+    const filter = options.shared === undefined ? route.filter : sharedFilter(options.shared, route.filter);
     if (!group.filters.includes(filter)) group.filters.push(filter);
     const entry: RouteEntry<H> = { route, handler, isEvent, options, order: this.order++, group };
     group.entries.push(entry);
@@ -130,6 +139,11 @@ export class MqttAsyncRouter<H> {
   hasRoutes(): boolean {
     return this.byKey.size > 0;
   }
+}
+
+/** The filter a member of shared group `group` subscribes: `$share/<group>/<filter>`, or EMQX's `$queue/<filter>`. */
+export function sharedFilter(group: string, filter: string): string {
+  return group === QUEUE_GROUP ? `${QUEUE_GROUP}/${filter}` : `$share/${group}/${filter}`;
 }
 
 /** True when every topic matching filter `b` also matches filter `a` (same `$share` group required). */

@@ -39,6 +39,8 @@ describe('topicMatches (MQTT 5 section 4.7)', () => {
     ['$SYS/+', '$SYS/broker', true],
     ['$share/g/a/+', 'a/b', true],
     ['$share/g/#', '$SYS/x', false],
+    ['$queue/a/+', 'a/b', true],
+    ['$queue/a/+', '$queue/a/b', false],
     ['a/b/+/#', 'a/b/c', true],
     ['a/b/+/#', 'a/b', false],
   ];
@@ -76,6 +78,7 @@ describe('parseSharedFilter / hasWildcard', () => {
   it('splits shared filters and leaves plain ones alone', () => {
     expect(parseSharedFilter('$share/pool/jobs/#')).toEqual({ group: 'pool', filter: 'jobs/#' });
     expect(parseSharedFilter('jobs/#')).toEqual({ filter: 'jobs/#' });
+    expect(parseSharedFilter('$queue/jobs/#')).toEqual({ group: '$queue', filter: 'jobs/#' });
     expect(hasWildcard('$share/pool/jobs/x')).toBe(false);
     expect(hasWildcard('$share/pool/jobs/+')).toBe(true);
   });

@@ -22,12 +22,35 @@ describe('parseRoutePattern', () => {
     ['a/b+/c', 'wildcards must fill a whole level'],
     ['a/{x}/{x}', "parameter 'x' repeats"],
     ['a/{1x}', 'not a valid parameter name'],
-    ['$share/g/a', "{ shared: '<group>' }"],
+    ['$share/g', 'no topic filter'],
+    ['$share//a', 'share name'],
+    ['$share/g+/a', 'share name'],
+    ['$queue/', 'no topic filter'],
+    ['$share/g/a/{id', 'must fill a whole level'],
   ])('rejects %s naming the handler', (pattern, why) => {
     const fail = () => parseRoutePattern(pattern, "@EventPattern('x') on Ctl.m");
     expect(fail).toThrow(MqttAsyncPatternError);
     expect(fail).toThrow(why);
     expect(fail).toThrow("@EventPattern('x') on Ctl.m");
+  });
+
+  it('keeps every level of an object pattern literal: the topic Nest makes of { cmd: "sum" } on both sides', () => {
+    for (const pattern of ['{"cmd":"sum"}', '{"cmd":"a/{id}","n":1}', '{"a":":x","b":{"c":"{y}"}}']) {
+      const route = parseRoutePattern(pattern, 'h');
+      expect(route.filter).toBe(pattern);
+      expect(route.levels.every((l) => l.kind === 'literal')).toBe(true);
+      expect(extractParams(route, pattern)).toEqual({});
+    }
+    // Wildcards inside an object pattern cannot be subscribed (Nest's ServerMqtt fails on them as well).
+    expect(() => parseRoutePattern('{"cmd":"a+"}', 'h')).toThrow(MqttAsyncPatternError);
+  });
+
+  it('reads a shared group from $share/<group>/<filter> and EMQX $queue/<filter>; params still work', () => {
+    const shared = parseRoutePattern('$share/workers/jobs/{kind}/#', 'h');
+    expect(shared).toMatchObject({ pattern: '$share/workers/jobs/{kind}/#', filter: 'jobs/+/#', shared: 'workers' });
+    expect(extractParams(shared, 'jobs/render/1')).toEqual({ kind: 'render' });
+    expect(parseRoutePattern('$queue/jobs/+', 'h')).toMatchObject({ filter: 'jobs/+', shared: '$queue' });
+    expect(parseRoutePattern('jobs/+', 'h').shared).toBeUndefined();
   });
 
   it('rejects non-string and empty patterns', () => {
@@ -96,6 +119,21 @@ describe('MqttAsyncRouter', () => {
     const router = new MqttAsyncRouter<string>();
     expect(() => router.add('a', 'x', true, { concurrency: 0 }, 'Ctl.m')).toThrow(/Ctl\.m.*concurrency/);
     expect(() => router.add('a', 'x', true, { shared: 'a/b' }, 'Ctl.m')).toThrow(/shared group/);
+    expect(() => router.add('$share/g/a', 'x', true, { shared: 'h' }, 'Ctl.m')).toThrow(/Ctl\.m.*'g'.*'h'/);
+  });
+
+  it('subscribes $share and $queue patterns as members of their group, like the shared option', () => {
+    const router = new MqttAsyncRouter<string>();
+    router.add('$share/g/jobs/#', 'a', false, {}, 'a');
+    router.add('jobs/x', 'b', true, { shared: 'g' }, 'b');
+    router.add('$share/g/more/+', 'c', true, { shared: 'g' }, 'c');
+    router.add('$queue/q/+', 'd', true, {}, 'd');
+    expect(router.groups().map((g) => g.filters)).toEqual([
+      ['$share/g/jobs/#', '$share/g/jobs/x', '$share/g/more/+'],
+      ['$queue/q/+'],
+    ]);
+    expect(router.rpcRoute('jobs/1')?.handler).toBe('a');
+    expect(router.eventRoutes(router.groups()[1]!, 'q/1').map((e) => e.handler)).toEqual(['d']);
   });
 });
 
