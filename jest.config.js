@@ -10,6 +10,8 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
   },
+  // Under REQUIRE_BROKERS=1 (CI) a skipped test fails the run: see the reporter.
+  reporters: ['default', '<rootDir>/test/support/require-brokers-reporter.mjs'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { connect } from '../dist/driver/index.js';
+import { requireBinary } from '../test/support/binaries.mjs';
 import { environment } from './lib/measure.mjs';
 import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
 
@@ -103,7 +104,7 @@ function drainMosquittoSub(url, clientId, topic, n) {
   args.push('-i', clientId, '-t', topic, '-C', String(n), '-W', '120');
   return new Promise((resolve, reject) => {
     const t0 = now();
-    const child = spawn('mosquitto_sub', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(requireBinary('mosquitto_sub'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child.once('error', reject);
     child.once('exit', (code) => {
       const ms = now() - t0;
@@ -266,7 +267,7 @@ const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 
 async function main() {
   if (!hasMosquitto) {
-    console.error('bench:driver needs /usr/sbin/mosquitto (apt-get install mosquitto mosquitto-clients)');
+    console.error('bench:driver needs mosquitto and mosquitto_sub (apt-get install mosquitto mosquitto-clients)');
     process.exit(1);
   }
   const broker = await startMosquitto();

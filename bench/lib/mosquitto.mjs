@@ -1,12 +1,13 @@
 /** Starts a private mosquitto on a free loopback port for benchmarks; `stop()` kills it and removes its dir. */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireBinary } from '../../test/support/binaries.mjs';
 
-export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
-export const hasMosquitto = existsSync(MOSQUITTO_BIN);
+// The one locator (PATH first; honours HIDE_BROKERS=1), shared with the tests and .ci/run.
+export { hasMosquitto, MOSQUITTO_BIN } from '../../test/support/binaries.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -49,7 +50,7 @@ export async function startMosquitto() {
     ...(process.env.BENCH_MOSQ_NODELAY ? ['set_tcp_nodelay true'] : []),
   ];
   writeFileSync(conf, `${lines.join('\n')}\n`);
-  const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
+  const child = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: 'ignore' });
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
   await waitForPort(port);

@@ -7,8 +7,10 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireBinary } from '../../test/support/binaries.mjs';
 
-export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+// The one locator (PATH first; honours HIDE_BROKERS=1), shared with the tests and .ci/run.
+export { MOSQUITTO_BIN } from '../../test/support/binaries.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -56,7 +58,7 @@ export async function startPersistentMosquitto() {
   writeFileSync(conf, `${lines.join('\n')}\n`);
   let child;
   const start = async () => {
-    child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
+    child = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: 'ignore' });
     await waitForPort(port);
   };
   const stopChild = () =>

@@ -1,17 +1,17 @@
 import 'reflect-metadata';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { AsyncApiModule, createAsyncApiDocument } from '../../lib/nest/index.js';
 import { AppModule } from '../../sample/app.module.js';
+import { binary } from '../support/binaries.mjs';
+import { describeIf } from '../support/mosquitto.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`SKIPPED: the AsyncAPI page test needs ${CHROMIUM} (apt-get install -y chromium)`);
+const CHROMIUM = binary('chromium');
 
 const FLAGS = [
   '--headless',
@@ -24,7 +24,7 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-(haveChromium ? describe : describe.skip)('AsyncAPI page /docs in headless Chromium', () => {
+describeIf(CHROMIUM !== undefined, 'chromium')('AsyncAPI page /docs in headless Chromium', () => {
   let app: INestApplication;
   let baseUrl: string;
   let context: BrowserContext;
@@ -44,7 +44,7 @@ const FLAGS = [
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     profile = mkdtempSync(join(tmpdir(), 'asyncapi-page-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM as string,
       headless: true,
       args: FLAGS,
     });

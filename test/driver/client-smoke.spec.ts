@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, MqttError, type MqttMessage } from '../../lib/driver/index.js';
+import { requireBinary } from '../support/binaries.mjs';
+import { describeMosquitto } from '../support/mosquitto.js';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
-const hasMosquitto = existsSync(MOSQUITTO);
-if (!hasMosquitto) console.warn('SKIPPED: client smoke tests need /usr/sbin/mosquitto');
-const d = hasMosquitto ? describe : describe.skip;
+const d = describeMosquitto;
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -26,7 +25,7 @@ d('driver client smoke (mosquitto)', () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'mq-'));
     writeFileSync(join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
-    broker = spawn(MOSQUITTO, ['-c', join(dir, 'm.conf')], { stdio: 'ignore' });
+    broker = spawn(requireBinary('mosquitto'), ['-c', join(dir, 'm.conf')], { stdio: 'ignore' });
     url = `mqtt://127.0.0.1:${port}`;
     for (let i = 0; i < 50; i++) {
       const ok = await new Promise<boolean>((r) =>

@@ -7,17 +7,16 @@
  * could not write its database into the root-only temp dir, so every restart lost every session.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, type MqttClient, type QoS } from '../../lib/driver/index.js';
+import { requireBinary } from '../support/binaries.mjs';
+import { describeMosquitto } from '../support/mosquitto.js';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
-const hasMosquitto = existsSync(MOSQUITTO);
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; session resume tests skipped');
-const suite = hasMosquitto ? describe : describe.skip;
+const suite = describeMosquitto;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,7 +60,7 @@ class PersistentMosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.proc = spawn(MOSQUITTO, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    this.proc = spawn(requireBinary('mosquitto'), ['-c', join(this.dir, 'mosquitto.conf')], { stdio: 'ignore' });
     for (let i = 0; i < 200 && !(await portOpen(this.port)); i++) await new Promise((r) => setTimeout(r, 25));
   }
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -6,6 +6,7 @@ import { connect } from '../../lib/driver/index.js';
 import { codeBlocks } from '../readme/blocks.js';
 import { type ShellCommand, shellCommands } from '../readme/shell-commands.js';
 import { startAedes } from '../support/aedes.js';
+import { type BinaryName, binariesRequired, hasMosquittoClients, requireBinary } from '../support/binaries.mjs';
 import { take } from '../support/messages.js';
 import { run, until, WatchedProcess } from './child.js';
 
@@ -14,8 +15,6 @@ import { run, until, WatchedProcess } from './child.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const BUILD = join(ROOT, 'test/sample/.tmp/start-build');
-const MOSQUITTO_CLIENTS = ['/usr/bin/mosquitto_pub', '/usr/bin/mosquitto_sub', '/usr/bin/mosquitto_rr'];
-const hasMosquittoClients = MOSQUITTO_CLIENTS.every((f) => existsSync(f));
 
 /** What `npm start` compiles and runs, read from package.json so this test follows (or fails with) it. */
 function startScript(): { tsconfig: string; entry: string } {
@@ -145,8 +144,9 @@ describe('npm start (sample/start.ts in a child process)', () => {
 
 /** Without mosquitto clients: the same outside view through our driver, so the test still talks to the sample. */
 async function talkWithDriver(sample: WatchedProcess, mqttUrl: string): Promise<void> {
+  if (binariesRequired) throw new Error('REQUIRE_BROKERS=1: the README commands need mosquitto-clients');
   console.warn(
-    `SKIPPED: the README's mosquitto_* commands need ${MOSQUITTO_CLIENTS.join(', ')} (apt-get install mosquitto-clients); checked with the driver instead`,
+    `SKIPPED: the README's mosquitto_* commands need mosquitto_pub, mosquitto_sub and mosquitto_rr (apt-get install mosquitto-clients); checked with the driver instead`,
   );
   const client = await connect(mqttUrl, { reconnect: false });
   try {
@@ -191,6 +191,7 @@ function readmeSampleCommands(): ShellCommand[] {
 function localize(c: ShellCommand, ports: Ports): string[] {
   const argv = [...c.argv];
   if (argv[0]?.startsWith('mosquitto_')) {
+    argv[0] = requireBinary(argv[0] as BinaryName);
     const i = argv.indexOf('-p');
     if (argv[i + 1] !== '1883') throw new Error(`README line ${c.line}: expected "-p 1883" in ${c.source}`);
     argv[i + 1] = String(ports.mqtt);

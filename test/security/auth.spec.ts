@@ -9,14 +9,8 @@ import {
 } from '../../lib/driver/index.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { take } from '../support/messages.js';
-import { describeMosquitto } from '../support/mosquitto.js';
-import {
-  type AuthBroker,
-  DYNSEC_PLUGIN,
-  hasDynsec,
-  startAuthBroker,
-  startDynsecBroker,
-} from './support/auth-broker.js';
+import { describeIf, describeMosquitto } from '../support/mosquitto.js';
+import { type AuthBroker, hasDynsec, startAuthBroker, startDynsecBroker } from './support/auth-broker.js';
 
 const secret = () => `pw-${randomBytes(12).toString('hex')}`;
 
@@ -107,12 +101,7 @@ describeMosquitto('username/password and ACL against mosquitto (password_file + 
   });
 });
 
-const describeDynsec: typeof describe = hasDynsec
-  ? describeMosquitto
-  : (((name: string, fn: () => void) => {
-      console.warn(`SKIPPED: "${name}" needs ${DYNSEC_PLUGIN}`);
-      describe.skip(name, fn);
-    }) as unknown as typeof describe);
+const describeDynsec: typeof describe = describeIf(hasDynsec, 'mosquitto_dynamic_security');
 
 describeDynsec('subscribe ACL (mosquitto dynamic-security plugin: acl_file never refuses SUBSCRIBE)', () => {
   let auth: AuthBroker;

@@ -7,16 +7,11 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { connect, type MqttClient, type MqttClientOptions, MqttConnectError } from '../../lib/driver/index.js';
 import { ServerMqttAsync } from '../../lib/nest/index.js';
 import { take } from '../support/messages.js';
-import { describeMosquitto } from '../support/mosquitto.js';
+import { describeIf, describeMosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
 import { hasOpenssl, startTlsMosquitto, type TlsMosquitto } from '../support/tls.js';
 
-const describeTls: typeof describe = hasOpenssl
-  ? describeMosquitto
-  : (((name: string, fn: () => void) => {
-      console.warn(`SKIPPED: "${name}" needs the openssl command to generate test certificates`);
-      describe.skip(name, fn);
-    }) as unknown as typeof describe);
+const describeTls: typeof describe = hasOpenssl ? describeMosquitto : describeIf(false, 'openssl');
 
 /** Connects expecting failure; fails the test if it connects. Default reconnect stays ON (retries forever). */
 async function connectError(url: string, options: MqttClientOptions): Promise<MqttConnectError> {

@@ -11,12 +11,12 @@ const fallback = skippingDescribe('/nonexistent/mosquitto');
 let registered: unknown;
 try {
   fallback.each([5, 4] as const)('fallback .each (MQTT %s)', (version) => {
-    it(`is skipped (${version})`, () => {
+    it(`is skipped (${version}) (expected skip)`, () => {
       throw new Error('a test under the no-mosquitto fallback ran');
     });
   });
   fallback('fallback plain', () => {
-    it('is skipped', () => {
+    it('is skipped (expected skip)', () => {
       throw new Error('a test under the no-mosquitto fallback ran');
     });
   });

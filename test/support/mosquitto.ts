@@ -1,26 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from '@jest/globals';
+import { describe, it } from '@jest/globals';
+import { hasMosquitto, installHint, MOSQUITTO_BIN, requireBinary } from './binaries.mjs';
 import { freePort, waitForPort } from './ports.js';
 
-export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+// The locator (binaries.mjs) is the one place that knows where programs are; re-exported for existing imports.
+export { hasMosquitto, MOSQUITTO_BIN };
 
-/** True when the mosquitto broker binary is installed. */
-export const hasMosquitto: boolean = existsSync(MOSQUITTO_BIN);
-
-let warned = false;
+const warnedFor = new Set<string>();
 
 function skipNotice(name: string, binary: string): void {
-  if (warned) return;
-  warned = true;
-  console.warn(`SKIPPED: "${name}" needs ${binary} (apt-get install mosquitto)`);
+  if (warnedFor.has(binary)) return;
+  warnedFor.add(binary);
+  console.warn(`SKIPPED: "${name}" needs ${binary} (${installHint(binary.split('/').pop() ?? binary)})`);
 }
 
 /**
  * What `describeMosquitto` is on a machine without `binary`: `describe.skip` with a visible notice (printed once
- * per file), also as `.each(table)(name, fn)`, `.skip` and `.only` (which skip as well: nothing can run).
+ * per file and program), also as `.each(table)(name, fn)`, `.skip` and `.only` (which skip as well: nothing can
+ * run). Under REQUIRE_BROKERS=1 (CI) the skipped tests fail the run (test/support/require-brokers-reporter.mjs).
  * Exported for its own test.
  */
 export function skippingDescribe(binary: string): typeof describe {
@@ -42,8 +42,33 @@ export function skippingDescribe(binary: string): typeof describe {
   return skip as unknown as typeof describe;
 }
 
+/** `describe` when `available`, else a skipping `describe` that names `need` (a program, e.g. 'mosquitto'). */
+export function describeIf(available: boolean, need: string): typeof describe {
+  return available ? describe : skippingDescribe(need);
+}
+
+/** `it` when `available`, else `it.skip` with a visible notice naming `need` (printed once per file and need). */
+export function itIf(available: boolean, need: string): typeof it {
+  if (available) return it;
+  const skip = ((name: string, ...rest: unknown[]) => {
+    skipNotice(String(name), need);
+    (it.skip as (n: string, ...r: unknown[]) => void)(name, ...rest);
+  }) as unknown as Record<string, unknown>;
+  skip.each = ((...table: unknown[]) =>
+    (name: string, ...rest: unknown[]) => {
+      skipNotice(String(name), need);
+      (it.skip.each as (...t: unknown[]) => (n: string, ...r: unknown[]) => void)(...table)(name, ...rest);
+    }) as unknown;
+  skip.skip = it.skip;
+  skip.only = skip;
+  return skip as unknown as typeof it;
+}
+
 /** `describe` when mosquitto is installed, else `describe.skip` with a visible notice (printed once per file). */
-export const describeMosquitto: typeof describe = hasMosquitto ? describe : skippingDescribe(MOSQUITTO_BIN);
+export const describeMosquitto: typeof describe = describeIf(hasMosquitto, 'mosquitto');
+
+/** `it` when mosquitto is installed, else `it.skip` with a visible notice. */
+export const itMosquitto: typeof it = itIf(hasMosquitto, 'mosquitto');
 
 export interface MosquittoOptions {
   /** Keep sessions and queued messages on disk across `restart()` (default false). */
@@ -92,7 +117,7 @@ function writeConfig(dir: string, port: number, options: MosquittoOptions): stri
 }
 
 async function spawnBroker(conf: string, port: number): Promise<ChildProcess> {
-  const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < 4096) stderr += chunk.toString();
@@ -126,7 +151,7 @@ function kill(child: ChildProcess): Promise<void> {
 
 /** Starts a private mosquitto on a free loopback port with its own config file. */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoHandle> {
-  if (!hasMosquitto) throw new Error(`${MOSQUITTO_BIN} is not installed`);
+  if (!MOSQUITTO_BIN) throw new Error(`mosquitto is not installed or hidden (${installHint('mosquitto')})`);
   installExitHook();
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'mosq-'));

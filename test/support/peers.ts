@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient as MqttJsClient } from 'mqtt';
+import { type BinaryName, requireBinary } from './binaries.mjs';
 
 export interface ToolResult {
   stdout: string;
@@ -13,10 +14,10 @@ function portOf(url: string): string {
 }
 
 /** Runs a mosquitto command line tool with a timeout (ms); never rejects, the exit code tells. */
-export function runTool(tool: string, args: string[], timeoutMs = 10_000): Promise<ToolResult> {
+export function runTool(tool: BinaryName, args: string[], timeoutMs = 10_000): Promise<ToolResult> {
   return new Promise((resolve) => {
     execFile(
-      tool,
+      requireBinary(tool),
       args,
       { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {

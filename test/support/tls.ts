@@ -2,18 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { binary, requireBinary } from './binaries.mjs';
 import { type MosquittoHandle, startMosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
 
 /** True when the `openssl` command line tool is available (certificates are generated at run time). */
-export const hasOpenssl: boolean = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+export const hasOpenssl: boolean = binary('openssl') !== undefined;
 
 export interface KeyPair {
   /** PEM file paths (readable by the mosquitto user). */
@@ -44,7 +38,7 @@ export interface TestPki {
 }
 
 function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(requireBinary('openssl'), args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 function makeCa(dir: string, name: string): void {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type MqttClient } from '../../../lib/driver/index.js';
 import { type AedesHandle, startAedes } from '../../support/aedes.js';
 import { take } from '../../support/messages.js';
-import { hasMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
+import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 
 type Broker = { url: string; stop(): Promise<void> };
 interface Target {
@@ -11,18 +11,20 @@ interface Target {
   start(): Promise<Broker>;
 }
 
-const targets: Target[] = [
+const aedesTargets: Target[] = [
   { name: 'aedes 1.x (3.1.1)', version: 4, start: (): Promise<AedesHandle> => startAedes({ version: 4 }) },
   { name: 'aedes 2 beta (5)', version: 5, start: (): Promise<AedesHandle> => startAedes({ version: 5 }) },
 ];
-if (hasMosquitto) {
-  targets.push(
-    { name: 'mosquitto (5)', version: 5, start: (): Promise<MosquittoHandle> => startMosquitto() },
-    { name: 'mosquitto (3.1.1)', version: 4, start: (): Promise<MosquittoHandle> => startMosquitto() },
-  );
-} else console.warn('SKIPPED: basic driver tests against mosquitto need /usr/sbin/mosquitto');
+// Without mosquitto these are listed as skipped (they used to vanish from the counts).
+const mosquittoTargets: Target[] = [
+  { name: 'mosquitto (5)', version: 5, start: (): Promise<MosquittoHandle> => startMosquitto() },
+  { name: 'mosquitto (3.1.1)', version: 4, start: (): Promise<MosquittoHandle> => startMosquitto() },
+];
 
-describe.each(targets)('driver basics on $name', ({ version, start }) => {
+describe.each(aedesTargets)('driver basics on $name', (target) => basics(target));
+describeMosquitto.each(mosquittoTargets)('driver basics on $name', (target) => basics(target));
+
+function basics({ version, start }: Target): void {
   let broker: Broker;
   let a: MqttClient;
   let b: MqttClient;
@@ -123,4 +125,4 @@ describe.each(targets)('driver basics on $name', ({ version, start }) => {
     expect(Buffer.compare(m?.payload as Buffer, Buffer.from(bytes))).toBe(0);
     await sub.unsubscribe();
   });
-});
+}

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
 import { MqttAsyncRecordBuilder } from '../../../lib/nest/record/index.js';
+import { describeIf } from '../../support/mosquitto.js';
 import { hasMosquitto, type RunningBroker, startAedes, startMosquitto } from '../server/support/broker.js';
 import { testConnector } from '../server/support/connector.js';
-
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto is absent; emit() on mosquitto skipped');
 
 const cases: Array<{ name: string; protocolVersion: 4 | 5; available: boolean; start: () => Promise<RunningBroker> }> =
   [
@@ -20,7 +19,7 @@ interface Received {
 }
 
 for (const c of cases) {
-  const suite = c.available ? describe : describe.skip;
+  const suite = describeIf(c.available, 'mosquitto');
   suite(`ClientMqttAsync emit() with a record, observed by MQTT.js (${c.name})`, () => {
     const { protocolVersion } = c;
     let broker: RunningBroker;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect } from '@jest/globals';
 import type { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
@@ -9,11 +9,12 @@ import {
   MqttAsyncRecordBuilder,
   ServerMqttAsync,
 } from '../../../lib/nest/index.js';
+import { itIf } from '../../support/mosquitto.js';
 import { brokerCases } from '../interop/fixtures.js';
 import { DevicesController, seen } from '../server/app.fixture.js';
 
 describe.each(brokerCases)('ClientMqttAsync → ServerMqttAsync in the Nest wire format on $name', (broker) => {
-  const maybe = broker.available ? it : it.skip;
+  const maybe = itIf(broker.available, 'mosquitto');
   let stopBroker: () => Promise<void>;
   let app: INestMicroservice;
   let client: ClientMqttAsync;

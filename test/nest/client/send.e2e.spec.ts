@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { firstValueFrom, toArray } from 'rxjs';
 import type { MqttDriverClient } from '../../../lib/driver/index.js';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
+import { describeIf } from '../../support/mosquitto.js';
 import { hasMosquitto, type RunningBroker, startMosquitto } from '../server/support/broker.js';
 import { testConnector } from '../server/support/connector.js';
 
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto is absent');
-const suite = hasMosquitto ? describe : describe.skip;
+const suite = describeIf(hasMosquitto, 'mosquitto');
 
 suite('ClientMqttAsync send() on MQTT 5 against a plain responder', () => {
   let broker: RunningBroker;

@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect } from '@jest/globals';
 import type { INestMicroservice } from '@nestjs/common';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { ClientMqttAsync, MqttAsyncRecordBuilder } from '../../../lib/nest/index.js';
+import { itIf } from '../../support/mosquitto.js';
 import { brokerCases, InteropController, inbox, waitUntilServing } from './fixtures.js';
 
 describe.each(brokerCases)('ClientMqttAsync → Nest built-in ServerMqtt on $name', (broker) => {
-  const maybe = broker.available ? it : it.skip;
+  const maybe = itIf(broker.available, 'mosquitto');
   let stopBroker: () => Promise<void>;
   let app: INestMicroservice;
   let client: ClientMqttAsync;

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect } from '@jest/globals';
 import { type INestMicroservice, Inject, Injectable } from '@nestjs/common';
 import { type ClientProxy, ClientsModule, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { MqttAsyncExceptionFilter, ServerMqttAsync } from '../../../lib/nest/index.js';
+import { itIf } from '../../support/mosquitto.js';
 import { brokerCases, InteropController, inbox } from './fixtures.js';
 
 /** An application service calling another service through Nest's built-in MQTT client. */
@@ -15,7 +16,7 @@ class Caller {
 describe.each(brokerCases)(
   'Nest built-in ClientMqtt (ClientsModule, Transport.MQTT) → ServerMqttAsync on $name',
   (broker) => {
-    const maybe = broker.available ? it : it.skip;
+    const maybe = itIf(broker.available, 'mosquitto');
     let stopBroker: () => Promise<void>;
     let server: INestMicroservice;
     let caller: INestMicroservice;

@@ -5,6 +5,7 @@ import { Test } from '@nestjs/testing';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MessageHandledEvent, MqttAsyncServerOptions } from '../../../lib/nest/index.js';
 import { decodeReplyFlags, ServerMqttAsync } from '../../../lib/nest/index.js';
+import { type BinaryName, requireBinary } from '../../support/binaries.mjs';
 import { testConnector } from './support/connector.js';
 
 export interface StartedApp {
@@ -95,9 +96,10 @@ export async function rpc(client: MqttClient, topic: string, payload: string | B
   return result;
 }
 
-export function run(cmd: string, args: string[]): Promise<string> {
+/** Runs a program the locator knows (test/support/binaries.mjs); rejects with its stderr on failure. */
+export function run(cmd: BinaryName, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) =>
+    execFile(requireBinary(cmd), args, { timeout: 10_000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message} ${stderr}`)) : resolve(stdout),
     );
   });

@@ -1,18 +1,18 @@
 import net from 'node:net';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
 import type { TransportFactory } from '../../../lib/driver/index.js';
 import { DEFAULT_SERVER_CONNECT_ATTEMPTS, ServerMqttAsync } from '../../../lib/nest/index.js';
+import { describeIf } from '../../support/mosquitto.js';
 import { outsideClient, startApp } from './helpers.js';
 import { freePort, hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 import { serverAcks, testConnector } from './support/connector.js';
 
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; lifecycle e2e tests skipped');
-const suite = hasMosquitto ? describe : describe.skip;
+const suite = describeIf(hasMosquitto, 'mosquitto');
 
 const state = { started: new Set<number>(), finished: new Set<number>() };
 

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
 import { MqttAsyncExceptionFilter, REPLY_ERROR_PROPERTY, REPLY_MORE_PROPERTY } from '../../../lib/nest/index.js';
+import { describeIf } from '../../support/mosquitto.js';
 import { DevicesController, seen } from './app.fixture.js';
 import { outsideClient, rpc, run, type StartedApp, startApp } from './helpers.js';
 import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; ServerMqttAsync v5 e2e tests skipped');
-const suite = hasMosquitto ? describe : describe.skip;
+const suite = describeIf(hasMosquitto, 'mosquitto');
 
 suite('ServerMqttAsync on mosquitto, MQTT 5', () => {
   let broker: RunningBroker;

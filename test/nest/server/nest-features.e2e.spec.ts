@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import {
   type CallHandler,
   type CanActivate,
@@ -14,12 +14,12 @@ import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
 import { firstValueFrom, map, type Observable, skipWhile } from 'rxjs';
 import { MqttAsyncContext, REPLY_ERROR_PROPERTY, ServerMqttAsync } from '../../../lib/nest/index.js';
+import { describeIf } from '../../support/mosquitto.js';
 import { outsideClient, rpc } from './helpers.js';
 import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 import { testConnector } from './support/connector.js';
 
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; Nest feature e2e tests skipped');
-const suite = hasMosquitto ? describe : describe.skip;
+const suite = describeIf(hasMosquitto, 'mosquitto');
 
 @Injectable()
 class TenantGuard implements CanActivate {

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect } from '@jest/globals';
 import { ClientMqtt } from '@nestjs/microservices';
 import { firstValueFrom, toArray } from 'rxjs';
 import { MqttAsyncExceptionFilter } from '../../../lib/nest/index.js';
+import { itIf } from '../../support/mosquitto.js';
 import { DevicesController, seen } from './app.fixture.js';
 import { type StartedApp, startApp } from './helpers.js';
 import { hasMosquitto, type RunningBroker, startAedes, startMosquitto } from './support/broker.js';
-
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; mosquitto 3.1.1 e2e tests skipped');
 
 const brokers: Array<[string, () => Promise<RunningBroker>, boolean, 4 | 5]> = [
   ['mosquitto 3.1.1', startMosquitto, hasMosquitto, 4],
@@ -17,7 +16,7 @@ const brokers: Array<[string, () => Promise<RunningBroker>, boolean, 4 | 5]> = [
 describe.each(brokers)(
   'Nest built-in ClientMqtt → ServerMqttAsync on %s',
   (_name, start, available, protocolVersion) => {
-    const maybe = available ? it : it.skip;
+    const maybe = itIf(available, 'mosquitto');
     let broker: RunningBroker;
     let started: StartedApp;
     let client: ClientMqtt;

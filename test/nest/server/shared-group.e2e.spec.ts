@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { MqttClient } from 'mqtt';
 import { type MqttAsyncContext, TopicParam } from '../../../lib/nest/index.js';
+import { describeIf } from '../../support/mosquitto.js';
 import { outsideClient, type StartedApp, startApp } from './helpers.js';
 import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 
-if (!hasMosquitto) console.warn('SKIPPED: /usr/sbin/mosquitto not installed; shared-group e2e test skipped');
-const suite = hasMosquitto ? describe : describe.skip;
+const suite = describeIf(hasMosquitto, 'mosquitto');
 
 const TOTAL = 30_000;
 

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mosquittoPlugin, requireBinary } from '../../support/binaries.mjs';
 import { type MosquittoHandle, type MosquittoOptions, startMosquitto } from '../../support/mosquitto.js';
-
-export const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
 
 /** Users of the test broker; passwords are random per run. */
 export interface AuthBroker {
@@ -34,7 +33,7 @@ export async function startAuthBroker(
   writeFileSync(passwordFile, '');
   writeFileSync(aclFile, `${ACL.join('\n')}\n`);
   const setPassword = (user: string, password: string): void => {
-    execFileSync(MOSQUITTO_PASSWD, ['-b', passwordFile, user, password], { stdio: 'ignore' });
+    execFileSync(requireBinary('mosquitto_passwd'), ['-b', passwordFile, user, password], { stdio: 'ignore' });
     chmodSync(passwordFile, 0o644);
   };
   for (const [user, password] of Object.entries(passwords)) setPassword(user, password);
@@ -60,8 +59,9 @@ export async function startAuthBroker(
   };
 }
 
-export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
-export const hasDynsec: boolean = existsSync(DYNSEC_PLUGIN);
+/** The dynamic-security plugin of the installed mosquitto, or undefined (absent, or HIDE_BROKERS=1). */
+export const DYNSEC_PLUGIN: string | undefined = mosquittoPlugin('dynamic_security');
+export const hasDynsec: boolean = DYNSEC_PLUGIN !== undefined;
 
 /** A client entry of the dynamic-security JSON: PBKDF2-SHA512, 101 iterations, 12-byte salt (as mosquitto_ctrl). */
 function dynsecClient(username: string, password: string, rolename: string): object {

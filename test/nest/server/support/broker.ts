@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireBinary } from '../../../support/binaries.mjs';
 
-export const MOSQUITTO = '/usr/sbin/mosquitto';
-export const hasMosquitto = existsSync(MOSQUITTO);
+export { hasMosquitto } from '../../../support/binaries.mjs';
 
 /** A free loopback port. */
 export function freePort(): Promise<number> {
@@ -46,7 +46,7 @@ export async function startMosquitto(): Promise<RunningBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`);
-  const proc: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  const proc: ChildProcess = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: 'ignore' });
   await waitForPort(port);
   return {
     port,
