@@ -4,7 +4,7 @@ import { encodePacket, publishPacketSize } from './codec/index.js';
 import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
-import { InboundMessage } from './message.js';
+import { DEFAULT_MAX_USER_PROPERTIES, InboundMessage } from './message.js';
 import { Pings } from './ping.js';
 import { Requests } from './request.js';
 import { Router } from './router.js';
@@ -347,6 +347,7 @@ export class MqttClient implements MqttDriverClient {
       return;
     }
     if (packet.qos > 0 && this.inbound.reattach(packet.packetId as number, packet.qos as 1 | 2, packet.dup)) return;
+    if (this.refuseUserProperties(packet)) return;
     const max = this.options.receiveMaximum ?? 65535;
     if (packet.qos > 0 && this.inbound.unacknowledged >= max + (this.options.receiveMaximumTolerance ?? 65535)) {
       throw new MqttProtocolError(`Server exceeded our Receive Maximum ${max}`, 0x93);
@@ -356,6 +357,25 @@ export class MqttClient implements MqttDriverClient {
       const entry = this.inbound.track(packet.packetId as number, packet.qos as 1 | 2, holders);
       return (code: number) => this.inbound.settle(entry, code);
     });
+  }
+
+  /**
+   * A PUBLISH with more than `maxUserProperties` user properties is refused (0x83) instead of delivered: however
+   * the application reads them, a packet full of them would cost it time and memory per message.
+   */
+  private refuseUserProperties(packet: PublishPacket): boolean {
+    const count = packet.properties?.userProperties?.length ?? 0;
+    const max = this.options.maxUserProperties ?? DEFAULT_MAX_USER_PROPERTIES;
+    if (count <= max) return false;
+    if (packet.qos > 0)
+      this.inbound.settle(this.inbound.track(packet.packetId as number, packet.qos as 1 | 2, 1), 0x83);
+    this.fail(
+      new MqttProtocolError(
+        `PUBLISH with ${count} user properties refused (0x83): more than maxUserProperties (${max})`,
+        0x83,
+      ),
+    );
+    return true;
   }
 
   /** @internal */

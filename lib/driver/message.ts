@@ -1,12 +1,21 @@
 import type { PublishPacket, PublishProperties, QoS } from './codec/packets.js';
 import type { MqttMessage } from './types.js';
 
-/** Groups user properties into a record; a repeated name becomes an array in wire order. */
+/** Default of the `maxUserProperties` option: user properties accepted on one inbound PUBLISH. */
+export const DEFAULT_MAX_USER_PROPERTIES = 1000;
+
+/**
+ * Groups user properties into a record; a repeated name becomes an array in wire order. Linear time (a repeat
+ * appends to the array this function made, where copying it per repeat took 57 s for 30,000 repeats) and on a
+ * prototype-less object, so names like `__proto__` or `constructor` are plain keys.
+ */
 export function userPropertyRecord(props: PublishProperties | undefined): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out: Record<string, string | string[]> = Object.create(null);
   for (const [k, v] of props?.userProperties ?? []) {
     const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    if (prev === undefined) out[k] = v;
+    else if (typeof prev === 'string') out[k] = [prev, v];
+    else prev.push(v);
   }
   return out;
 }

@@ -92,6 +92,12 @@ export interface MqttClientOptions {
   receiveMaximumTolerance?: number;
   /** Maximum Packet Size we advertise and enforce on inbound packets. */
   maximumPacketSize?: number;
+  /**
+   * User properties accepted on one inbound PUBLISH (default 1000). A PUBLISH with more is not delivered: it is
+   * acknowledged with 0x83 (Implementation specific error; MQTT 5 only has user properties) and reported as an
+   * `'error'` event, so a flood of properties costs its decode time and no more.
+   */
+  maxUserProperties?: number;
   /** Topic Alias Maximum we accept from the server (default 0: none). */
   topicAliasMaximum?: number;
   /** User properties sent on CONNECT. */

@@ -1,4 +1,5 @@
 import type { MqttMessage, PublishProperties, QoS } from '../driver/index.js';
+import { userPropertyRecord } from '../driver/message.js';
 import type { MemoryClient } from './memory-client.js';
 import type { BrokerPublish } from './session.js';
 
@@ -24,15 +25,6 @@ export interface MemoryMessageInit {
   dup: boolean;
   properties: PublishProperties;
   protocolVersion: 4 | 5;
-}
-
-function userPropertyRecord(props: PublishProperties): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of props.userProperties ?? []) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type PublishProperties, type QoS, topicMatches } from '../driver/index.js';
+import { userPropertyRecord } from '../driver/message.js';
 import { decodeMqttPayload } from '../nest/index.js';
 import type { Delivery } from './memory-message.js';
 import type { BrokerPublish } from './session.js';
@@ -28,15 +29,6 @@ export interface UnackedRecord extends Omit<PublishedRecord, 'clientId'> {
 
 /** A topic filter (wildcards allowed) or a predicate over records. */
 export type RecordFilter<R> = string | ((record: R) => boolean);
-
-export function userPropertyRecord(properties: PublishProperties): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of properties.userProperties ?? []) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
-}
 
 function decoded(topic: string, payload: Buffer, properties: PublishProperties): unknown {
   const result = decodeMqttPayload({ topic, payload, properties } as Parameters<typeof decodeMqttPayload>[0]);
