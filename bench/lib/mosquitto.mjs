@@ -36,7 +36,8 @@ async function waitForPort(port) {
   throw new Error(`mosquitto did not open port ${port}`);
 }
 
-export async function startMosquitto() {
+/** `nodelay`: `set_tcp_nodelay true` (Nagle off on the broker's sockets; mosquitto's default is on). */
+export async function startMosquitto({ nodelay = Boolean(process.env.BENCH_MOSQ_NODELAY) } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mosq-bench-'));
   chmodSync(dir, 0o777);
   const port = await freePort();
@@ -47,7 +48,7 @@ export async function startMosquitto() {
     'max_queued_messages 100000',
     'max_queued_bytes 0',
     'log_type error',
-    ...(process.env.BENCH_MOSQ_NODELAY ? ['set_tcp_nodelay true'] : []),
+    ...(nodelay ? ['set_tcp_nodelay true'] : []),
   ];
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: 'ignore' });

@@ -1,8 +1,12 @@
 /**
- * The three transport benchmark cases, each run for one contender ('ours' or 'builtin') and returning its figures.
- *  drain:  N QoS 1 messages queued for an offline persistent session, drained into an @EventPattern handler
- *  rpc:    ClientProxy.send() → @MessagePattern with CALLERS concurrent callers (rate, p50, p99 latency)
- *  events: ClientProxy.emit() at QoS 1 from the same process → @EventPattern, handled/s at the server
+ * The transport benchmark cases, run in child processes (bench/lib/transport-child.mjs) one contender at a time:
+ *  drain:   N QoS 1 messages queued for an offline persistent session, drained into an @EventPattern handler
+ *  rpc:     ClientProxy.send() → @MessagePattern with `callers` concurrent callers (rate, p50, p99 latency);
+ *           the server (app) and the client run in two processes, so each side's CPU per round trip is measured
+ *  latency: the same with one caller, sequential calls
+ *  events:  ClientProxy.emit() at QoS 1 from the same process → @EventPattern, handled/s at the server
+ * Contenders: 'ours' (ServerMqttAsync / ClientMqttAsync at their defaults), 'ours-qos1' (requestQos: 1),
+ * 'builtin' (Transport.MQTT at its defaults), 'driver' (our driver's request() against a raw driver responder).
  */
 import { firstValueFrom, timeout } from 'rxjs';
 import { connect } from '../../dist/driver/index.js';
@@ -15,20 +19,19 @@ import {
   qos1Event,
 } from './transport-apps.mjs';
 
-export const CALLERS = 100;
 /** The JSON body every case sends (about 60 bytes on the wire as the payload). */
 export const body = (seq) => ({ seq, device: 'sensor-0001', temperature: 21.5, ok: true });
 const PAYLOAD = JSON.stringify(body(0));
 
 const now = () => performance.now();
-/** CPU microseconds (user + system) this process spent since `since` (a process.cpuUsage() value), per op. */
-const cpuPerOp = (since, ops) => {
+/** CPU microseconds (user + system) this process spent since `since` (a process.cpuUsage() value). */
+export const cpuSince = (since) => {
   const { user, system } = process.cpuUsage(since);
-  return (user + system) / ops;
+  return user + system;
 };
 
 /** Protocol each contender speaks: ours MQTT 5; the built-in its default (MQTT.js default, 3.1.1). */
-export const PROTOCOL = { ours: 5, 'ours-qos0': 5, builtin: 4 };
+export const PROTOCOL = { ours: 5, 'ours-qos1': 5, driver: 5, builtin: 4 };
 
 // ---------- drain ----------
 
@@ -52,30 +55,31 @@ async function queueFor(url, contender, clientId, topic, n) {
 /** One drain round: messages/s from `listen()` until the handler saw all `n`. */
 export async function drainRound(url, contender, round, n) {
   const clientId = `bench-drain-${contender}-${round}-${process.pid}`;
-  const topic = `bench/drain/${contender}/${round}`;
+  const topic = `bench/drain/${contender}/${round}/${process.pid}`;
   await queueFor(url, contender, clientId, topic, n);
   const counter = new Counter();
   const app = await createEventApp(contender, url, topic, counter, { clientId });
   const done = counter.until(n);
+  globalThis.gc?.();
   const cpu0 = process.cpuUsage();
   const t0 = now();
   await app.listen();
   await done;
-  const ms = now() - t0;
-  const cpuUs = cpuPerOp(cpu0, n);
+  const elapsed = now() - t0;
+  const cpuUs = cpuSince(cpu0) / n;
   await app.close();
-  return { rate: (n * 1000) / ms, cpuUs };
+  return { rate: (n * 1000) / elapsed, cpuUs };
 }
 
-// ---------- rpc ----------
+// ---------- rpc / latency ----------
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 /** Milliseconds a call may take before it counts as failed (the built-in ClientMqtt has no reply timeout). */
 const CALL_TIMEOUT = 5_000;
 
-/** `total` calls from CALLERS concurrent callers; failed (or timed-out) calls are counted, not timed. */
-async function callers(total, call) {
+/** `total` calls from `callers` concurrent callers; failed (or timed-out) calls are counted, not timed. */
+export async function callers(count, total, call) {
   const latencies = [];
   let issued = 0;
   let failed = 0;
@@ -93,37 +97,58 @@ async function callers(total, call) {
   };
   const cpu0 = process.cpuUsage();
   const t0 = now();
-  await Promise.all(Array.from({ length: CALLERS }, worker));
-  const ms = now() - t0;
-  const cpuUs = cpuPerOp(cpu0, total);
+  await Promise.all(Array.from({ length: count }, worker));
+  const elapsed = now() - t0;
+  const cpuUs = cpuSince(cpu0) / total;
   latencies.sort((a, b) => a - b);
   return {
-    rate: ((total - failed) * 1000) / ms,
+    rate: ((total - failed) * 1000) / elapsed,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     failed,
-    cpuUs,
+    clientCpuUs: cpuUs,
   };
 }
 
-/** Starts the RPC app and a client; returns `round(total)` and `stop()`. */
-export async function rpcSetup(url, contender) {
+/** The RPC server side: a Nest app, or for 'driver' a raw driver responder (payload echoed, no JSON). */
+export async function rpcServer(url, contender) {
   const topic = `bench/rpc/${contender}`;
+  if (contender === 'driver') {
+    const server = await connect(url, { reconnect: false });
+    const sub = await server.subscribe(topic, { qos: 1 });
+    void (async () => {
+      for await (const m of sub) {
+        const { responseTopic, correlationData } = m.properties;
+        server.publish(responseTopic, m.payload, { qos: m.qos, properties: { correlationData } }).catch(() => {});
+      }
+    })();
+    return { stop: () => server.disconnect() };
+  }
   const app = await createRpcApp(contender, url, topic);
   await app.listen();
+  return { stop: () => app.close() };
+}
+
+/** The RPC client side; `call(i)` is one round trip (checked), `stop()` disconnects. */
+export async function rpcClient(url, contender) {
+  const topic = `bench/rpc/${contender}`;
+  if (contender === 'driver') {
+    const client = await connect(url, { reconnect: false });
+    // the same request QoS as ClientMqttAsync's default
+    const call = () => client.request(topic, PAYLOAD, { qos: 0, timeout: CALL_TIMEOUT });
+    return { call, stop: () => client.disconnect() };
+  }
   const client = await createClient(contender, url);
   const hold = contender === 'builtin' ? holdReplySubscription(client, topic) : undefined;
   const call = async (i) => {
     const reply = await firstValueFrom(client.send(topic, body(i)).pipe(timeout(CALL_TIMEOUT)));
     if (reply?.seq !== i) throw new Error(`${contender}: reply ${JSON.stringify(reply)} does not match request ${i}`);
   };
-  await callers(Math.min(500, CALLERS * 5), call); // warm-up (and the built-in's reply subscription)
   return {
-    round: (total) => callers(total, call),
+    call,
     stop: async () => {
       hold?.unsubscribe();
       await client.close();
-      await app.close();
     },
   };
 }
@@ -155,9 +180,9 @@ function emitWindowed(n, emit) {
   });
 }
 
-/** Starts the event app and a client; returns `round(n)` (handled/s) and `stop()`. */
+/** Starts the event app and a client in this process; returns `round(n)` (handled/s) and `stop()`. */
 export async function eventsSetup(url, contender) {
-  const topic = `bench/events/${contender}`;
+  const topic = `bench/events/${contender}/${process.pid}`;
   const counter = new Counter();
   const app = await createEventApp(contender, url, topic, counter);
   await app.listen();
@@ -169,7 +194,7 @@ export async function eventsSetup(url, contender) {
     const t0 = now();
     await emitWindowed(n, (i) => client.emit(topic, qos1Event(contender, body(i))));
     await done;
-    return { rate: (n * 1000) / (now() - t0), cpuUs: cpuPerOp(cpu0, n) };
+    return { rate: (n * 1000) / (now() - t0), cpuUs: cpuSince(cpu0) / n };
   };
   await emitAll(1_000); // warm-up
   return {

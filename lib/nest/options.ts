@@ -39,8 +39,16 @@ export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions {
 }
 
 export interface MqttAsyncClientOptions extends MqttAsyncTransportOptions {
-  /** Default QoS of `emit()` / `send()` (default 1). */
+  /** Default QoS of `emit()` (default 1). `send()` uses {@link requestQos}. */
   qos?: QoS;
+  /**
+   * QoS of `send()` requests and so of their replies (default 0). A request already has an end-to-end
+   * acknowledgement, its reply or `requestTimeout`; QoS 1 adds a broker hop ack that doubles the packets per round
+   * trip, can run a command twice when the broker redelivers it, can queue it for an offline server until nobody
+   * waits for the answer, and, against a broker with Nagle on (mosquitto's default), stalls a lone caller about
+   * 40 ms per call. Set 1 for requests that must survive a server reconnect, with idempotent handlers.
+   */
+  requestQos?: QoS;
   /** Milliseconds a `send()` waits for its reply (default 30_000). */
   requestTimeout?: number;
 }

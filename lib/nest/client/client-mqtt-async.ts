@@ -10,6 +10,7 @@ import {
   type MqttDriverClient,
   type MqttMessage,
   type PublishProperties,
+  type QoS,
   redactUrl,
   type Subscription,
 } from '../../driver/index.js';
@@ -37,6 +38,9 @@ type Listener = (...args: unknown[]) => void;
 export type MqttAsyncClientEvents = {
   [E in keyof ClientEvents]: (...args: ClientEvents[E]) => void;
 };
+
+/** Default `requestQos`: requests and their replies at QoS 0 (see `MqttAsyncClientOptions.requestQos`). */
+export const DEFAULT_REQUEST_QOS: QoS = 0;
 
 /** Default `requestTimeout` of `send()` in milliseconds. */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
@@ -82,10 +86,13 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly idPrefix = `${randomBytes(9).toString('base64url')}.`;
   private nextId = 0;
   private readonly codecs: PacketCodecs;
+  /** QoS of requests (see `requestQos`): 0 unless set. */
+  private readonly requestQos: QoS;
 
   constructor(protected readonly options: MqttAsyncClientOptions) {
     super();
     this.codecs = packetCodecs(options);
+    this.requestQos = options.requestQos ?? DEFAULT_REQUEST_QOS;
     this.pending = new PendingRequests(
       options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
       (pattern, ms) => new MqttAsyncRequestTimeoutError(pattern, ms),
@@ -147,6 +154,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       deserializer: _deserializer,
       nestWireFormat: _nestWireFormat,
       qos: _qos,
+      requestQos: _requestQos,
       requestTimeout: _requestTimeout,
       ...driverOptions
     } = this.options;
@@ -332,7 +340,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private async sendNestWire(client: MqttDriverClient, pattern: string, data: unknown, id: string): Promise<void> {
     const encoded = await encodeRequest({ pattern, data, id }, this.codecs.nest);
     const properties: PublishProperties = encoded.contentType ? { contentType: encoded.contentType } : {};
-    await client.publish(pattern, encoded.payload, { qos: this.options.qos ?? 1, properties });
+    await client.publish(pattern, encoded.payload, { qos: this.requestQos, properties });
   }
 
   /** MQTT 5 request: bare payload, our Response Topic, the id as Correlation Data. Failures end the request. */
@@ -341,7 +349,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     const publish = (encoded: EncodedPayload) => {
       const properties: PublishProperties = { responseTopic: this.replyTopic, correlationData: Buffer.from(id) };
       if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
-      client.publish(pattern, encoded.payload, { qos: this.options.qos ?? 1, properties }).catch(fail);
+      client.publish(pattern, encoded.payload, { qos: this.requestQos, properties }).catch(fail);
     };
     try {
       const encoded = encodeRequest({ pattern, data, id }, this.codecs.native);

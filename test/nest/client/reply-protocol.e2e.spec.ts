@@ -174,6 +174,36 @@ describe('reply protocol in memory (MqttAsyncTestBroker)', () => {
 
   streamingCases(() => ({ client }));
 
+  it('requests and their replies travel at QoS 0 by default (no PUBACK in a round trip); requestQos: 1 opts in', async () => {
+    broker.clear();
+    await within(lastValueFrom(client.send('proto/stream/sync', {})), 'send()');
+    const qosOf = () =>
+      broker.published().map((r) => [r.topic.startsWith('nest-mqtt-async/replies/') ? 'reply' : r.topic, r.qos]);
+    expect(qosOf()).toEqual([
+      ['proto/stream/sync', 0],
+      ['reply', 0],
+      ['reply', 0],
+      ['reply', 0],
+    ]);
+    const qos1 = broker.createClient({ requestQos: 1, requestTimeout: REQUEST_TIMEOUT });
+    try {
+      broker.clear();
+      await within(lastValueFrom(qos1.send('proto/stream/sync', {})), 'send()');
+      expect(qosOf()).toEqual([
+        ['proto/stream/sync', 1],
+        ['reply', 1],
+        ['reply', 1],
+        ['reply', 1],
+      ]);
+      // emit() keeps its own default, QoS 1
+      broker.clear();
+      await lastValueFrom(client.emit('proto/event', { e: 1 }));
+      expect(qosOf()).toEqual([['proto/event', 1]]);
+    } finally {
+      await qos1.close();
+    }
+  });
+
   it('broker.request() resolves with the last of 3 streamed replies', async () => {
     expect(await within(broker.request('proto/stream/async', {}), 'broker.request()')).toBe(3);
     expect(await within(broker.request('proto/stream/sync', {}), 'broker.request()')).toBe(3);

@@ -1,0 +1,179 @@
+/**
+ * What every benchmark shares: argument parsing, contenders alternating order every round, min/median/max per
+ * contender, the machine's load, one process per case, result files and the printed (= README) tables.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { environment } from './measure.mjs';
+
+/** `--quick` (1 round, small sizes, nothing written), `--only=<part>`, `--rounds=N` (at least 5 unless quick). */
+export function parseArgs(argv = process.argv.slice(2)) {
+  const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const quick = argv.includes('--quick');
+  const rounds = quick ? 1 : Math.max(5, Number(value('rounds') ?? 5));
+  const only = value('only');
+  return { quick, rounds, only, part: (name) => !only || only.split(',').includes(name), value };
+}
+
+/** min / median / max of numbers (the median of an even count is the lower middle: a value that was measured). */
+export function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    min: sorted[0],
+    median: sorted[Math.floor((sorted.length - 1) / 2)],
+    max: sorted.at(-1),
+  };
+}
+
+/** The contenders in the order they run in round `i`: rotated by one every round, so each takes every place. */
+export function orderFor(contenders, i) {
+  const k = i % contenders.length;
+  return [...contenders.slice(k), ...contenders.slice(0, k)];
+}
+
+/**
+ * Runs `round(contender, i)` for `rounds` rounds, the contenders' order rotating every round. Each round returns
+ * an object of numbers; the result per contender is `{ <field>: { min, median, max }, rounds: [...] }`.
+ */
+export async function alternate(contenders, rounds, round, { onRound } = {}) {
+  const results = Object.fromEntries(contenders.map((c) => [c, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const contender of orderFor(contenders, i)) {
+      globalThis.gc?.();
+      const r = await round(contender, i);
+      results[contender].push(r);
+      onRound?.(contender, i, r);
+    }
+  }
+  return Object.fromEntries(contenders.map((c) => [c, summarize(results[c])]));
+}
+
+/** `{ field: {min, median, max} }` over rounds of `{ field: number }`; `rounds` keeps the raw figures. */
+export function summarize(rounds) {
+  const out = {};
+  for (const key of Object.keys(rounds[0] ?? {})) {
+    const values = rounds.map((r) => r[key]).filter((v) => typeof v === 'number');
+    if (values.length > 0) out[key] = stats(values);
+  }
+  out.rounds = rounds;
+  return out;
+}
+
+/** Ratio of medians, two decimals. */
+export const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+export const round2 = (x) => Math.round(x * 100) / 100;
+
+/** The machine's load now: 1/5/15-minute load averages and the CPU count (a load above the count = queued). */
+export function load() {
+  const [one, five, fifteen] = os.loadavg().map(round2);
+  return { loadavg1: one, loadavg5: five, loadavg15: fifteen, cpus: os.cpus().length };
+}
+
+/** Writes bench/results/<name>.json with the environment and the load before and after the run. */
+export function writeResult(name, data, loadBefore) {
+  const out = { ...data, env: { ...environment(), ...(data.env ?? {}) }, load: { before: loadBefore, after: load() } };
+  mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL(`../results/${name}.json`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`\nwritten bench/results/${name}.json`);
+}
+
+/** A Markdown table (what the bench prints and the README shows). */
+export function markdownTable(headers, rows, align) {
+  const al = align ?? headers.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [
+    line(headers),
+    line(al.map((a) => (a === 'l' ? '---' : '---:'))),
+    ...rows.map((r) => line(r.map(String))),
+  ].join('\n');
+}
+
+/** `12,345/s` */
+export const perS = (x) => `${Math.round(x).toLocaleString('en-US')}/s`;
+/** `min–max` of a stats object with a formatter */
+export const spread = (s, f) => `${f(s.min)}–${f(s.max)}`;
+/** `1.23 ms` */
+export const ms = (x) => `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`;
+
+/**
+ * A child process driven by commands: `call(cmd, extra)` sends `{ cmd, id, ...extra }` and resolves with the
+ * child's reply `{ id, ... }` (rejects on `{ error }` or after `timeoutMs`). The child uses `serveCommands`.
+ */
+export function worker(script, args, { timeoutMs = 180_000, execArgv = ['--expose-gc'] } = {}) {
+  const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map();
+  let seq = 0;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.on('message', (m) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    clearTimeout(w.timer);
+    if (m.error) w.reject(new Error(`${args.join(' ')} ${w.cmd}: ${m.error}`));
+    else w.resolve(m);
+  });
+  void exited.then((code) => {
+    for (const w of waiting.values()) w.reject(new Error(`${args.join(' ')} exited (${code}) during ${w.cmd}`));
+  });
+  return {
+    call(cmd, extra = {}) {
+      return new Promise((resolve, reject) => {
+        const id = ++seq;
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          child.kill('SIGKILL');
+          reject(new Error(`${args.join(' ')} ${cmd}: no reply within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.set(id, { resolve, reject, timer, cmd });
+        child.send({ cmd, id, ...extra });
+      });
+    },
+    /** Sends `stop` and waits for the process to end (killed after 10 s). */
+    async stop() {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await this.call('stop').catch(() => undefined);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}
+
+/** The child side of `worker`: `handlers[cmd](message)` → reply; `stop` runs `handlers.stop` and exits. */
+export function serveCommands(handlers) {
+  process.on('message', async (m) => {
+    try {
+      const reply = (await handlers[m.cmd]?.(m)) ?? {};
+      process.send({ id: m.id, ...reply });
+    } catch (err) {
+      process.send({ id: m.id, error: err?.stack ?? String(err) });
+    }
+    if (m.cmd === 'stop') {
+      process.disconnect();
+      setTimeout(() => process.exit(0), 20).unref();
+    }
+  });
+}
+
+/**
+ * With BENCH_CPU_PROF_DIR set, `start()` begins a V8 CPU profile (the profiler behind `node --cpu-prof`) and
+ * `stop(name)` writes it to <dir>/<name>.cpuprofile: only the measured window, without start-up and warm-up.
+ * Summarize with bench/profile-summary.mjs. Without the variable both do nothing.
+ */
+export async function windowProfiler() {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir) return { start: async () => {}, stop: async () => {} };
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  return {
+    start: () => session.post('Profiler.start'),
+    stop: async (name) => {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+    },
+  };
+}
