@@ -8,6 +8,7 @@ export type { AckState, Delivery } from './memory-message.js';
 export type { PublishedRecord, RecordFilter, UnackedRecord } from './records.js';
 export { MqttAsyncRpcError, type RpcOptions, rpcRequest } from './rpc.js';
 export {
+  DEFAULT_SETTLE_TIMEOUT,
   MEMORY_BROKER_URL,
   MqttAsyncTestBroker,
   type MqttAsyncTestBrokerOptions,

@@ -27,7 +27,11 @@ export const MEMORY_BROKER_URL = 'mqtt://in-memory.nest-mqtt-async.test:1883';
 export interface MqttAsyncTestBrokerOptions {
   /** MQTT version the broker speaks: 5 (default, also accepts 3.1.1 clients) or 4 (3.1.1 only). */
   protocolVersion?: 4 | 5;
-  /** Milliseconds `publish()` / `request()` wait for handlers to settle before failing (default 5000). */
+  /**
+   * Milliseconds `publish()` / `request()` wait for handlers to settle before failing (default
+   * {@link DEFAULT_SETTLE_TIMEOUT}: below the 5 s a test runner commonly allows a test, so a stalled handler
+   * fails the test with a broker error naming its topic, not with the runner's timeout).
+   */
   settleTimeout?: number;
   /** Records `published()` keeps; the oldest go first (default 10,000). */
   maxRecords?: number;
@@ -58,6 +62,9 @@ export interface TestRequestOptions {
    */
   wire?: 'mqtt5' | 'nest';
 }
+
+/** Default `settleTimeout` in ms (below Jest's and Vitest's default 5 s test timeout). */
+export const DEFAULT_SETTLE_TIMEOUT = 3000;
 
 const HARNESS_CLIENT_ID = 'nest-mqtt-async-test-broker';
 
@@ -95,7 +102,7 @@ export class MqttAsyncTestBroker {
 
   constructor(options: MqttAsyncTestBrokerOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 5;
-    this.settleTimeout = options.settleTimeout ?? 5000;
+    this.settleTimeout = options.settleTimeout ?? DEFAULT_SETTLE_TIMEOUT;
     this.maxRecords = options.maxRecords ?? 10_000;
     this.core = new MemoryBroker(
       this.protocolVersion,

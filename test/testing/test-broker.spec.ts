@@ -43,6 +43,16 @@ class FlowController {
     if (job.nack) await ctx.nack(0x83);
   }
 
+  /** The README's headline pattern: one undecodable message must not wedge the ones behind it. */
+  @EventPattern<string>('pool/{id}', { qos: 1, ack: 'manual', concurrency: 2 })
+  async pooled(@Payload() job: { n: number }, @Ctx() ctx: MqttAsyncContext) {
+    try {
+      log.push(`pool ${job.n}`);
+    } finally {
+      await ctx.ack();
+    }
+  }
+
   @EventPattern<string>('props/+')
   props(@Ctx() ctx: MqttAsyncContext) {
     log.push(JSON.stringify(ctx.getUserProperties()));
@@ -91,6 +101,23 @@ describe('MqttAsyncTestBroker.publish()', () => {
     expect(err).toBeInstanceOf(MqttTimeoutError);
     expect((err as Error).message).toMatch(/still not handled after 50 ms \(topics: flow\/hang\)/);
     hang = Promise.resolve();
+  });
+
+  it('with the default settleTimeout, a stalled handler fails as a broker error within a 5 s test timeout', async () => {
+    hang = new Promise(() => {});
+    await start(5, { shutdownTimeout: 20 });
+    const err = await broker.publish('flow/hang', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MqttTimeoutError);
+    expect((err as Error).message).toMatch(/still not handled after \d+ ms \(topics: flow\/hang\)/);
+    hang = Promise.resolve();
+  }, 5000);
+
+  it('settles an undecodable message like the real transport: the manual-ack messages behind it still flow', async () => {
+    await start(5);
+    await broker.publish('pool/0', Buffer.from('{"n": 1,'));
+    for (let n = 1; n <= 20; n++) await broker.publish(`pool/${n}`, { n });
+    expect(log.filter((l) => l.startsWith('pool'))).toHaveLength(20);
+    expect(broker.unacked('pool/#')).toEqual([]);
   });
 });
 

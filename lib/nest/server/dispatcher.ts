@@ -3,7 +3,7 @@ import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, type Observable } from 'rxjs';
 import type { MqttDriverClient, MqttMessage, PublishProperties } from '../../driver/index.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
-import type { MqttAsyncServerOptions } from '../options.js';
+import type { HandlerAckMode, MqttAsyncServerOptions } from '../options.js';
 import { DEAD_LETTER_ERROR_PROPERTY, DEAD_LETTER_TOPIC_PROPERTY } from '../protocol.js';
 import { extractParams } from '../routing/pattern.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
@@ -24,6 +24,37 @@ import { nestReplyTopic } from './nest-wire.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 
 type Entry = RouteEntry<MessageHandler>;
+
+/** What happened to one message on its way through the handlers; decides how the transport settles it. */
+interface DispatchOutcome {
+  errors: unknown[];
+  /** A handler pipeline (guards, interceptors, pipes, the handler, filters) was called for it. */
+  invoked: boolean;
+  /** Its payload could not be decoded (no handler was called). */
+  undecodable: boolean;
+}
+
+/** MQTT 5 PUBACK/PUBREC reason code "Payload format invalid". */
+const PAYLOAD_FORMAT_INVALID = 0x99;
+/** MQTT 5 PUBACK/PUBREC reason code "Unspecified error". */
+const UNSPECIFIED_ERROR = 0x80;
+
+/**
+ * Settles a message once its handlers are done, so that one message never holds back the acks behind it (acks
+ * leave in receive order). `auto` was acknowledged on receipt. `after`: ack, or nack when something failed.
+ * `manual`: the handler's own `ctx.ack()` / `ctx.nack()` wins; the transport settles what the handler never
+ * settled because it never received it (undecodable → 0x99, no handler → ack) or because it failed
+ * (guard, pipe, interceptor, filter or handler error → 0x80). A manual handler that returns without settling
+ * keeps the message (an ack that comes later is allowed); `ackTimeout` watches it. 3.1.1 has no reason codes:
+ * a nack is a plain PUBACK there, which the broker treats as delivered.
+ */
+function settleAfterHandlers(mode: HandlerAckMode, ticket: AckTicket, outcome: DispatchOutcome): void {
+  if (mode === 'auto' || ticket.settled) return;
+  const failed = outcome.errors.length > 0;
+  if (mode === 'manual' && outcome.invoked && !failed) return;
+  if (!failed) void ticket.ack();
+  else void ticket.nack(outcome.undecodable ? PAYLOAD_FORMAT_INVALID : UNSPECIFIED_ERROR);
+}
 
 /** Where an RPC result goes: MQTT 5 Response Topic, Nest's `<topic>/reply`, or nowhere. */
 type ReplyRoute =
@@ -61,23 +92,20 @@ export class MessageDispatcher {
 
   /** Returns the first handler error, if any (for the `message:handled` event). */
   async dispatch(group: SubscriptionGroup<MessageHandler>, message: MqttMessage, ticket: AckTicket) {
-    const errors: unknown[] = [];
+    const outcome: DispatchOutcome = { errors: [], invoked: false, undecodable: false };
     const ackMode = group.options.ack;
     if (ackMode === 'auto') void ticket.ack();
     try {
       // The driver hands each message to a Subscription once, even when the broker sent one copy per filter.
-      const running = this.route(group, message, ticket, errors);
+      const running = this.route(group, message, ticket, outcome);
       if (running) await running;
     } catch (err) {
-      errors.push(err);
+      outcome.errors.push(err);
       this.host.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`);
     }
-    if (ackMode === 'after') {
-      if (errors.length > 0 && this.host.client().protocolVersion === 5) void ticket.nack(0x80);
-      else void ticket.ack();
-    }
+    settleAfterHandlers(ackMode, ticket, outcome);
     if (ticket.settled) await ticket.sent;
-    return errors[0];
+    return outcome.errors[0];
   }
 
   /** Decodes and runs the handlers; synchronous up to the handler calls (undefined: nothing to wait for). */
@@ -85,7 +113,7 @@ export class MessageDispatcher {
     group: SubscriptionGroup<MessageHandler>,
     message: MqttMessage,
     ticket: AckTicket,
-    errors: unknown[],
+    outcome: DispatchOutcome,
   ): Promise<unknown> | undefined {
     if (isOwnReply(message.userProperties)) return undefined;
     const topic = message.topic;
@@ -95,7 +123,8 @@ export class MessageDispatcher {
     if (!rpcHere && events.length === 0) return undefined;
 
     const undecodable = (err: unknown) => {
-      errors.push(err);
+      outcome.errors.push(err);
+      outcome.undecodable = true;
       return this.rejectUndecodable(message, rpcHere, events, err);
     };
     let decoded: ReturnType<typeof decodeRequest>;
@@ -105,9 +134,9 @@ export class MessageDispatcher {
       return undecodable(err);
     }
     if (isPromiseLike(decoded)) {
-      return decoded.then((d) => this.runHandlers(d, message, rpcHere, events, ticket, errors), undecodable);
+      return decoded.then((d) => this.runHandlers(d, message, rpcHere, events, ticket, outcome), undecodable);
     }
-    return this.runHandlers(decoded, message, rpcHere, events, ticket, errors);
+    return this.runHandlers(decoded, message, rpcHere, events, ticket, outcome);
   }
 
   private runHandlers(
@@ -116,9 +145,11 @@ export class MessageDispatcher {
     rpc: Entry | undefined,
     events: Entry[],
     ticket: AckTicket,
-    errors: unknown[],
+    outcome: DispatchOutcome,
   ): Promise<unknown> | undefined {
     if (decoded.isReply) return undefined;
+    outcome.invoked = true;
+    const errors = outcome.errors;
     const data = decoded.data;
     let reply: ReplyRoute = { kind: 'none' };
     const responseTopic = message.properties?.responseTopic;

@@ -129,7 +129,8 @@ export const idiomModes: IdiomMode[] = [
   },
 ];
 
-if (!hasMosquitto) console.warn('SKIPPED: the mosquitto modes of test/interop/nest-idioms need mosquitto (apt-get install mosquitto)');
+if (!hasMosquitto)
+  console.warn('SKIPPED: the mosquitto modes of test/interop/nest-idioms need mosquitto (apt-get install mosquitto)');
 
 /** An HTTP response of the hybrid app: status and raw body text (what supertest's `.expect(status, body)` reads). */
 export interface HttpResult {
