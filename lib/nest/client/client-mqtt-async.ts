@@ -274,7 +274,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       return super.send(pattern, data);
     }
     return new Observable<TResult>((observer) =>
-      this.publish(this.createPacket(pattern, data), this.createObserver(observer)),
+      this.publish(this.packetOf(pattern, data), this.createObserver(observer)),
     );
   }
 
@@ -287,10 +287,19 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     if (pattern === null || pattern === undefined || data === null || data === undefined) {
       return super.emit(pattern, data);
     }
-    const result = this.dispatchEvent<TResult>(this.createPacket(pattern, data));
+    const result = this.dispatchEvent<TResult>(this.packetOf(pattern, data));
     // Nobody has to subscribe to an emit: its failure must not become an unhandled rejection (Nest's Subject too).
     result.catch(() => undefined);
     return from(result);
+  }
+
+  /**
+   * The outgoing packet: Nest 12's `createPacket()` (which runs the `setOnDispatchHook()` hook) where it exists;
+   * Nest 11's ClientProxy has neither, so there the packet is plain `{ pattern, data }`.
+   */
+  private packetOf(pattern: unknown, data: unknown): ReadPacket {
+    const create = (this as unknown as { createPacket?: (pattern: unknown, data: unknown) => ReadPacket }).createPacket;
+    return typeof create === 'function' ? create.call(this, pattern, data) : { pattern, data };
   }
 
   protected publish(packet: ReadPacket, callback: Callback): () => void {
