@@ -145,7 +145,7 @@ export class MqttClient implements MqttDriverClient {
       topic,
       qos,
       retain: options.retain ?? false,
-      dup: false,
+      dup: qos > 0 && options.dup === true,
       payload:
         typeof payload === 'string'
           ? Buffer.from(payload)

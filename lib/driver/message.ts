@@ -29,6 +29,7 @@ export class InboundMessage implements MqttMessage {
   readonly dup: boolean;
   readonly properties: PublishProperties;
   readonly userProperties: Record<string, string | string[]>;
+  readonly packetId?: number;
   private settled = false;
 
   constructor(
@@ -43,6 +44,7 @@ export class InboundMessage implements MqttMessage {
     this.dup = packet.dup;
     this.properties = packet.properties ?? {};
     this.userProperties = userPropertyRecord(packet.properties);
+    if (packet.packetId !== undefined) this.packetId = packet.packetId;
   }
 
   ack(): Promise<void> {

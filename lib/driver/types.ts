@@ -177,6 +177,8 @@ export interface EnhancedAuthOptions {
 export interface PublishOptions {
   qos?: QoS;
   retain?: boolean;
+  /** DUP flag of the first attempt (QoS 1/2 only; ignored at QoS 0). Resends set it anyway. */
+  dup?: boolean;
   properties?: PublishProperties;
 }
 
@@ -212,6 +214,8 @@ export interface MqttMessage {
   readonly properties: PublishProperties;
   /** User properties as a record; a repeated name gives an array in wire order. */
   readonly userProperties: Record<string, string | string[]>;
+  /** Packet Identifier of a QoS 1/2 PUBLISH (absent at QoS 0). */
+  readonly packetId?: number;
   /** Send PUBACK / PUBREC (idempotent; no-op at QoS 0 or in auto mode). */
   ack(): Promise<void>;
   /** MQTT 5: PUBACK / PUBREC with an error reason code (default 0x80). On 3.1.1 it acknowledges. */

@@ -2,7 +2,12 @@
 
 export * from './asyncapi/index.js';
 export * from './client/index.js';
-export { MqttAsyncContext, type MqttAsyncContextArgs } from './context/mqtt-async.context.js';
+export {
+  MqttAsyncContext,
+  type MqttAsyncContextArgs,
+  type MqttAsyncPacket,
+  type MqttAsyncPacketProperties,
+} from './context/mqtt-async.context.js';
 export { TopicParam } from './decorators/topic-param.decorator.js';
 export { MqttAsyncError } from './errors.js';
 export type {

@@ -43,6 +43,8 @@ export class MemoryBroker {
   private readonly rotations = new Map<string, string[]>();
   private readonly deliveries = new DeliveryLog();
   private closed = false;
+  /** Packet identifiers of QoS 1/2 deliveries (1..65535, cycling), as a broker would number them. */
+  private lastPacketId = 0;
 
   constructor(
     readonly protocolVersion: 4 | 5,
@@ -311,6 +313,7 @@ export class MemoryBroker {
         dup,
         properties,
         protocolVersion: session.protocolVersion,
+        ...(qos > 0 ? { packetId: (this.lastPacketId = (this.lastPacketId % 65535) + 1) } : {}),
       },
       publish,
     );

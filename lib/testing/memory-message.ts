@@ -25,6 +25,7 @@ export interface MemoryMessageInit {
   dup: boolean;
   properties: PublishProperties;
   protocolVersion: 4 | 5;
+  packetId?: number;
 }
 
 /**
@@ -39,6 +40,7 @@ export class MemoryMessage implements MqttMessage {
   readonly dup: boolean;
   readonly properties: PublishProperties;
   readonly userProperties: Record<string, string | string[]>;
+  readonly packetId?: number;
   private readonly protocolVersion: 4 | 5;
   private settled = false;
   private onSettle: ((reasonCode: number) => void) | undefined;
@@ -56,6 +58,7 @@ export class MemoryMessage implements MqttMessage {
     this.properties = init.properties;
     this.userProperties = userPropertyRecord(init.properties);
     this.protocolVersion = init.protocolVersion;
+    if (init.packetId !== undefined) this.packetId = init.packetId;
   }
 
   /** The broker tracks this QoS 1/2 delivery until it is settled. */

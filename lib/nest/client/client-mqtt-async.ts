@@ -16,7 +16,7 @@ import {
 } from '../../driver/index.js';
 import { MqttAsyncError } from '../errors.js';
 import type { MqttAsyncClientOptions } from '../options.js';
-import { MqttAsyncRecord } from '../record/index.js';
+import { type OutgoingMessage, publishOptionsOf, unwrapRecord } from '../record/outgoing.js';
 import {
   type DecodedResponse,
   decodeResponse,
@@ -306,9 +306,11 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     const id = this.idPrefix + (this.nextId++).toString(36);
     const pattern = this.normalizePattern(packet.pattern);
     this.pending.add(id, pattern, callback);
+    // Ours (MqttAsyncRecord) or Nest's MqttRecord: the data is the request, the options apply to its PUBLISH.
+    const message = unwrapRecord(packet.data);
     const client = this.client;
     if (client && !this.usesNestWire(client)) {
-      this.sendNative(client, pattern, packet.data, id);
+      this.sendNative(client, pattern, message, id);
       return () => this.pending.delete(id);
     }
     let release: (() => void) | undefined;
@@ -317,8 +319,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       .then(async (connected) => {
         release = await this.prepareReply(connected, pattern);
         if (tornDown) return;
-        if (this.usesNestWire(connected)) await this.sendNestWire(connected, pattern, packet.data, id);
-        else this.sendNative(connected, pattern, packet.data, id);
+        if (this.usesNestWire(connected)) await this.sendNestWire(connected, pattern, message, id);
+        else this.sendNative(connected, pattern, message, id);
       })
       .catch((err) => this.pending.deliver(id, { err, isDisposed: true }))
       .finally(() => {
@@ -346,22 +348,28 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     };
   }
 
-  private async sendNestWire(client: MqttDriverClient, pattern: string, data: unknown, id: string): Promise<void> {
-    const encoded = await encodeRequest({ pattern, data, id }, this.codecs.nest);
-    const properties: PublishProperties = encoded.contentType ? { contentType: encoded.contentType } : {};
-    await client.publish(pattern, encoded.payload, { qos: this.requestQos, properties });
+  private async sendNestWire(client: MqttDriverClient, pattern: string, message: OutgoingMessage, id: string) {
+    const encoded = await encodeRequest({ pattern, data: message.data, id }, this.codecs.nest);
+    await client.publish(
+      pattern,
+      encoded.payload,
+      publishOptionsOf(message.options, this.requestQos, encoded.contentType),
+    );
   }
 
-  /** MQTT 5 request: bare payload, our Response Topic, the id as Correlation Data. Failures end the request. */
-  private sendNative(client: MqttDriverClient, pattern: string, data: unknown, id: string): void {
+  /**
+   * MQTT 5 request: bare payload, our Response Topic, the id as Correlation Data (those two win over a record's).
+   * Failures end the request.
+   */
+  private sendNative(client: MqttDriverClient, pattern: string, message: OutgoingMessage, id: string): void {
     const fail = (err: unknown) => this.pending.deliver(id, { err, isDisposed: true });
     const publish = (encoded: EncodedPayload) => {
-      const properties: PublishProperties = { responseTopic: this.replyTopic, correlationData: Buffer.from(id) };
-      if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
-      client.publish(pattern, encoded.payload, { qos: this.requestQos, properties }).catch(fail);
+      const fixed: PublishProperties = { responseTopic: this.replyTopic, correlationData: Buffer.from(id) };
+      const options = publishOptionsOf(message.options, this.requestQos, encoded.contentType, fixed);
+      client.publish(pattern, encoded.payload, options).catch(fail);
     };
     try {
-      const encoded = encodeRequest({ pattern, data, id }, this.codecs.native);
+      const encoded = encodeRequest({ pattern, data: message.data, id }, this.codecs.native);
       if (isPromiseLike(encoded)) encoded.then(publish).catch(fail);
       else publish(encoded);
     } catch (err) {
@@ -381,20 +389,13 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
 
   private publishEvent<T>(client: MqttDriverClient, packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
-    const record = packet.data instanceof MqttAsyncRecord ? packet.data : undefined;
-    const data = record ? record.data : packet.data;
-    const options = record?.options ?? {};
-    const publish = (encoded: EncodedPayload) => {
-      const properties: PublishProperties = { ...options.properties };
-      if (encoded.contentType !== undefined && properties.contentType === undefined) {
-        properties.contentType = encoded.contentType;
-      }
-      return client.publish(pattern, encoded.payload, {
-        qos: options.qos ?? this.options.qos ?? 1,
-        retain: options.retain ?? false,
-        properties,
-      }) as Promise<T>;
-    };
+    const { data, options } = unwrapRecord(packet.data);
+    const publish = (encoded: EncodedPayload) =>
+      client.publish(
+        pattern,
+        encoded.payload,
+        publishOptionsOf(options, this.options.qos ?? 1, encoded.contentType),
+      ) as Promise<T>;
     const encoded = encodeRequest({ pattern, data }, this.codec(this.wrapsEvents(client)));
     return isPromiseLike(encoded) ? Promise.resolve(encoded).then(publish) : publish(encoded);
   }

@@ -4,6 +4,8 @@ import type { PublishProperties, QoS, UserProperty } from '../../driver/index.js
 export interface MqttAsyncRecordOptions {
   qos?: QoS;
   retain?: boolean;
+  /** Sets the PUBLISH's DUP flag (QoS 1/2 only; as Nest's `MqttRecordBuilder.setDup()`). */
+  dup?: boolean;
   properties?: PublishProperties;
 }
 
@@ -33,6 +35,11 @@ export class MqttAsyncRecordBuilder<TData = unknown> {
 
   setRetain(retain: boolean): this {
     this.options.retain = retain;
+    return this;
+  }
+
+  setDup(dup: boolean): this {
+    this.options.dup = dup;
     return this;
   }
 

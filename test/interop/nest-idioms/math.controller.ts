@@ -16,6 +16,9 @@ export const MATH_CLIENT = 'MATH_CLIENT';
 /** Which events arrived (the upstream spec keeps static flags and sleeps; we wait on these). */
 export const seenEvents = new Set<string>();
 
+/** Events sent with a record: their data and the QoS they arrived at. */
+export const recordEvents: Array<{ data: unknown; qos: number }> = [];
+
 const total = (numbers: number[] | undefined) => (numbers ?? []).reduce((a, b) => a + b, 0);
 
 /**
@@ -70,7 +73,51 @@ export class MathController {
     return this.client.send('record-builder-duplex', record);
   }
 
+  /** A QoS 1 request whose handler describes its `MqttContext` (the built-in client's default QoS is 0). */
+  @Post('packet')
+  packetRequest(): Observable<unknown> {
+    return this.client.send('packet/p1', new MqttRecordBuilder([]).setQoS(1).build());
+  }
+
+  /** The same through `emit()`. */
+  @Post('record-event')
+  recordEvent(@Query('qos') qos: string, @Body() data: Record<string, unknown>): Observable<unknown> {
+    return this.client.emit('record-event', new MqttRecordBuilder(data).setQoS(Number(qos) as 0 | 1 | 2).build());
+  }
+
+  /** MQTT 5 properties of a record: the handler answers with the user properties it received. */
+  @Post('record-properties')
+  @HttpCode(200)
+  recordProperties(@Body() userProperties: Record<string, string>): Observable<unknown> {
+    return this.client.send('record-properties', new MqttRecordBuilder({}).setProperties({ userProperties }).build());
+  }
+
   // ---- microservice side ----
+
+  @EventPattern<string>('record-event')
+  onRecordEvent(@Payload() data: unknown, @Ctx() ctx: MqttContext) {
+    recordEvents.push({ data, qos: ctx.getPacket().qos });
+  }
+
+  /** What handler code written for the built-in reads from `MqttContext`. */
+  @MessagePattern('packet/+')
+  packet(@Ctx() ctx: MqttContext) {
+    const p = ctx.getPacket();
+    return {
+      topic: p.topic,
+      ctxTopic: ctx.getTopic(),
+      qos: p.qos,
+      retain: p.retain,
+      dup: p.dup,
+      messageId: typeof p.messageId,
+      payloadIsBuffer: Buffer.isBuffer(p.payload),
+    };
+  }
+
+  @MessagePattern('record-properties')
+  onRecordProperties(@Ctx() ctx: MqttContext) {
+    return ctx.getPacket().properties?.userProperties ?? null;
+  }
 
   @MessagePattern({ cmd: 'sum' })
   sum(numbers: number[]): number {

@@ -28,6 +28,8 @@ export interface RunningIdiomBroker {
  */
 export interface IdiomMode {
   name: string;
+  /** MQTT version both sides speak (the built-in side: MQTT.js's default, 3.1.1). */
+  protocolVersion: 4 | 5;
   /** Which side is ours: the built-in side uses mqtt.js (a devDependency). */
   ours: { server: boolean; client: boolean };
   available: boolean;
@@ -81,6 +83,7 @@ function builtInClient(broker: RunningIdiomBroker, name: string | symbol) {
 export const idiomModes: IdiomMode[] = [
   {
     name: 'ours on MQTT 3.1.1 (mosquitto)',
+    protocolVersion: 4,
     ours: { server: true, client: true },
     available: hasMosquitto,
     startBroker: mosquitto,
@@ -89,6 +92,7 @@ export const idiomModes: IdiomMode[] = [
   },
   {
     name: 'ours on MQTT 5 (mosquitto)',
+    protocolVersion: 5,
     ours: { server: true, client: true },
     available: hasMosquitto,
     startBroker: mosquitto,
@@ -97,6 +101,7 @@ export const idiomModes: IdiomMode[] = [
   },
   {
     name: 'built-in ServerMqtt + ClientMqttAsync (mosquitto)',
+    protocolVersion: 4,
     ours: { server: false, client: true },
     available: hasMosquitto,
     startBroker: mosquitto,
@@ -105,6 +110,7 @@ export const idiomModes: IdiomMode[] = [
   },
   {
     name: 'ServerMqttAsync + built-in ClientMqtt (mosquitto)',
+    protocolVersion: 4,
     ours: { server: true, client: false },
     available: hasMosquitto,
     startBroker: mosquitto,
@@ -113,6 +119,7 @@ export const idiomModes: IdiomMode[] = [
   },
   {
     name: 'ours on MQTT 3.1.1 (in-memory broker)',
+    protocolVersion: 4,
     ours: { server: true, client: true },
     available: true,
     startBroker: () => memory(4),
@@ -121,6 +128,7 @@ export const idiomModes: IdiomMode[] = [
   },
   {
     name: 'ours on MQTT 5 (in-memory broker)',
+    protocolVersion: 5,
     ours: { server: true, client: true },
     available: true,
     startBroker: () => memory(5),
