@@ -1,5 +1,6 @@
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 import type { Connector, MqttClientOptions, QoS, RetainHandling } from '../driver/index.js';
+import type { MqttAsyncContext } from './context/mqtt-async.context.js';
 
 /** Options shared by `ServerMqttAsync` and `ClientMqttAsync`: the driver's options plus the broker URL. */
 export interface MqttAsyncTransportOptions extends MqttClientOptions {
@@ -36,6 +37,14 @@ export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions {
   deadLetterTopic?: string;
   /** Milliseconds `close()` waits for running handlers before disconnecting (default 10_000). */
   shutdownTimeout?: number;
+  /**
+   * Topic filters a `@MessagePattern` may reply to (the request's MQTT 5 Response Topic); a request whose Response
+   * Topic matches none is not run and gets no reply (a rate-limited warning is logged). Default: any topic except
+   * `$…` ones and those this service's own handlers subscribe to. See "Threat model" in the security docs.
+   */
+  responseTopics?: string[];
+  /** Last check of a Response Topic that passed the others: return true to reply there. */
+  allowResponseTopic?: (topic: string, ctx: MqttAsyncContext) => boolean;
 }
 
 export interface MqttAsyncClientOptions extends MqttAsyncTransportOptions {

@@ -22,6 +22,7 @@ import { encodeReplyFlags, isOwnReply, type ReplyPacket } from '../serialization
 import type { AckTicket } from './ack-sequencer.js';
 import { nestReplyTopic } from './nest-wire.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
+import { ReplyPolicy } from './reply-policy.js';
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -77,9 +78,11 @@ export interface DispatcherHost {
  */
 export class MessageDispatcher {
   private readonly codecs: PacketCodecs;
+  private readonly replyPolicy: ReplyPolicy;
 
   constructor(private readonly host: DispatcherHost) {
     this.codecs = packetCodecs(host.options);
+    this.replyPolicy = new ReplyPolicy(host.options, () => host.router, host.logger);
   }
 
   private nestWire(client: MqttDriverClient): boolean {
@@ -125,7 +128,7 @@ export class MessageDispatcher {
     const undecodable = (err: unknown) => {
       outcome.errors.push(err);
       outcome.undecodable = true;
-      return this.rejectUndecodable(message, rpcHere, events, err);
+      return this.rejectUndecodable(message, rpcHere, events, err, ticket);
     };
     let decoded: ReturnType<typeof decodeRequest>;
     try {
@@ -148,16 +151,19 @@ export class MessageDispatcher {
     outcome: DispatchOutcome,
   ): Promise<unknown> | undefined {
     if (decoded.isReply) return undefined;
-    outcome.invoked = true;
-    const errors = outcome.errors;
-    const data = decoded.data;
     let reply: ReplyRoute = { kind: 'none' };
     const responseTopic = message.properties?.responseTopic;
     if (decoded.id !== undefined) {
       reply = { kind: 'nest', topic: nestReplyTopic(message.topic), id: decoded.id };
     } else if (responseTopic !== undefined) {
       reply = { kind: 'v5', topic: responseTopic, correlationData: message.properties.correlationData };
+      // A refused Response Topic: the request is not run (its result would have nowhere to go).
+      if (rpc && !this.replyPolicy.allows(responseTopic, this.context(rpc, message, ticket))) rpc = undefined;
+      if (!rpc && events.length === 0) return undefined;
     }
+    outcome.invoked = true;
+    const errors = outcome.errors;
+    const data = decoded.data;
     if (events.length === 0) return this.runRpc(rpc!, message, data, ticket, reply, errors);
     if (!rpc && events.length === 1) return this.runEvent(events[0]!, message, data, ticket, errors);
     const runs: Promise<void>[] = [];
@@ -232,9 +238,22 @@ export class MessageDispatcher {
     }
   }
 
-  private async rejectUndecodable(message: MqttMessage, rpc: Entry | undefined, events: Entry[], err: unknown) {
+  private async rejectUndecodable(
+    message: MqttMessage,
+    rpc: Entry | undefined,
+    events: Entry[],
+    err: unknown,
+    ticket: AckTicket,
+  ) {
     this.host.logger.error(`Message on '${message.topic}' could not be decoded: ${describe(err)}`);
-    const responseTopic = message.properties?.responseTopic;
+    let responseTopic = message.properties?.responseTopic;
+    if (
+      rpc &&
+      responseTopic !== undefined &&
+      !this.replyPolicy.allows(responseTopic, this.context(rpc, message, ticket))
+    ) {
+      responseTopic = undefined; // refused: no error reply either; dead-lettered below like a request without one
+    }
     if (rpc && responseTopic !== undefined) {
       const reply: ReplyRoute = {
         kind: 'v5',

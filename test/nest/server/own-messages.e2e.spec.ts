@@ -73,7 +73,13 @@ describeMosquitto('ServerMqttAsync and its own messages (mosquitto, MQTT 5)', ()
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    started = await startApp([LoopController], { url: broker.url, protocolVersion: 5 });
+    // The watchers below listen on the reply topics, which the reply policy refuses by default (issue 19): this
+    // service allows them explicitly.
+    started = await startApp([LoopController], {
+      url: broker.url,
+      protocolVersion: 5,
+      responseTopics: ['replies/+', 'nest-mqtt-async/replies/+'],
+    });
     self.server = started.server;
     outside = await outsideClient(broker.url);
   });
