@@ -23,6 +23,12 @@ class JobsController {
     return { done: data.op };
   }
 
+  @MessagePattern('svc/manual', { ack: 'manual' })
+  manual(@Payload() data: { op: string }) {
+    calls.push(data.op);
+    return { done: data.op };
+  }
+
   @EventPattern('workers/jobs/+')
   job(@Payload() data: unknown) {
     calls.push(`job:${JSON.stringify(data)}`);
@@ -62,6 +68,10 @@ describe('attack: reply injection (Response Topic as a confused deputy)', () => 
     expect(b.published((r) => r.topic !== 'svc/1/cmd' && r.topic.startsWith('svc/'))).toEqual([]);
     expect(b.published('$SYS/#')).toEqual([]);
     expect(calls).toEqual([]); // refused requests are not run
+    // ...and are still settled, even by an `ack: 'manual'` handler that never saw them.
+    await b.publish('svc/manual', { op: 'm' }, { properties: { responseTopic: 'workers/jobs/evil' } });
+    expect(calls).toEqual([]);
+    expect(b.unacked()).toEqual([]);
     // One warning for the burst (rate-limited), naming what to do.
     const warnings = logger.of('warn').filter((w) => w.includes('refused'));
     expect(warnings).toHaveLength(1);
