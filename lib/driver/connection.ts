@@ -65,10 +65,14 @@ export class Connection {
     });
   }
 
-  /** Connects with retries bounded by `reconnect.maxAttempts`; rejects with MqttConnectError after them. */
-  async start(): Promise<void> {
+  /**
+   * Connects with retries bounded by `reconnect.maxAttempts` (the first connection: `reconnect.connectAttempts`,
+   * default the same); rejects with MqttConnectError after them.
+   */
+  async start(first = true): Promise<void> {
     const o = this.client.options.reconnect;
-    const max = o === false ? 1 : (o?.maxAttempts ?? Number.POSITIVE_INFINITY);
+    const reconnects = o === false ? 1 : (o?.maxAttempts ?? Number.POSITIVE_INFINITY);
+    const max = first && o !== false ? (o?.connectAttempts ?? reconnects) : reconnects;
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= max && !this.closing; attempt++) {
       if (attempt > 1) {
@@ -257,7 +261,7 @@ export class Connection {
       return;
     }
     this.client.setStatus('reconnecting');
-    this.start().catch((err: Error) => {
+    this.start(false).catch((err: Error) => {
       this.client.fail(err);
       this.client.shutdown('Reconnect gave up');
     });

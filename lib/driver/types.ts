@@ -39,6 +39,11 @@ export interface ReconnectOptions {
   jitter?: number;
   /** Attempts before the client gives up and closes (default Infinity). Also bounds the first connect. */
   maxAttempts?: number;
+  /**
+   * Attempts of the first connection (`connect()`) before it rejects (default `maxAttempts`): a service can fail
+   * fast at startup and still reconnect forever once it was connected.
+   */
+  connectAttempts?: number;
 }
 
 export interface WillOptions {

@@ -18,6 +18,7 @@ export type {
   MqttAsyncTransportOptions,
 } from './options.js';
 export * from './protocol.js';
+export { DEFAULT_CONNECT_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY, resolveReconnect } from './reconnect.js';
 export * from './record/index.js';
 export {
   compareSpecificity,

@@ -86,8 +86,11 @@ export interface MosquittoHandle {
   readonly process: ChildProcess;
   /** Kills the broker (SIGTERM, SIGKILL after 3 s) and removes its temp dir. Idempotent. */
   stop(): Promise<void>;
-  /** Stops the broker (SIGTERM, so persistence is written) and starts it again on the same port and files. */
-  restart(): Promise<void>;
+  /**
+   * Stops the broker (SIGTERM, so persistence is written) and starts it again on the same port and files,
+   * `downFor` ms later (default at once).
+   */
+  restart(options?: { downFor?: number }): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -173,9 +176,11 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       await kill(child);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart({ downFor = 0 }: { downFor?: number } = {}) {
       if (stopped) throw new Error('mosquitto was stopped');
       await kill(child);
+      // An outage of a chosen length (the port stays closed meanwhile: connection attempts are refused).
+      if (downFor > 0) await new Promise((resolve) => setTimeout(resolve, downFor));
       child = await spawnBroker(conf, port);
     },
   };

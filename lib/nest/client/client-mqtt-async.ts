@@ -16,6 +16,7 @@ import {
 } from '../../driver/index.js';
 import { MqttAsyncError } from '../errors.js';
 import type { MqttAsyncClientOptions } from '../options.js';
+import { gaveUp, resolveReconnect } from '../reconnect.js';
 import { type OutgoingMessage, publishOptionsOf, unwrapRecord } from '../record/outgoing.js';
 import {
   type DecodedResponse,
@@ -86,6 +87,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly idPrefix = `${randomBytes(9).toString('base64url')}.`;
   private nextId = 0;
   private readonly codecs: PacketCodecs;
+  /** Why the client stopped on its own (status `closed` without `close()`): reconnecting gave up. */
+  closeCause: Error | undefined;
   /** QoS of requests (see `requestQos`): 0 unless set. */
   private readonly requestQos: QoS;
 
@@ -161,6 +164,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     const before = driverOptions.beforeConnect;
     return {
       ...driverOptions,
+      reconnect: resolveReconnect(driverOptions.reconnect),
       beforeConnect: (client) => {
         this.wire(client);
         before?.(client);
@@ -171,8 +175,25 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
   private wire(client: MqttDriverClient): void {
     this.wired = client;
-    client.on('status', (status) => this._status$.next(status));
-    client.on('error', (err) => this.log.error(`MQTT client error: ${err.message}`));
+    this.closeCause = undefined;
+    let connected = false;
+    let lastError: Error | undefined;
+    client.on('status', (status) => {
+      connected ||= status === 'connected';
+      this._status$.next(status);
+      if (client === this.wired && gaveUp(status, connected, this.wired === undefined)) {
+        // Loud, never quiet: reconnecting gave up (a reconnect.maxAttempts that ran out, a permanent refusal).
+        this.closeCause = lastError ?? new Error('the connection closed');
+        this.log.error(
+          `ClientMqttAsync stopped: the connection to ${redactUrl(this.options.url)} is closed for good ` +
+            `(${this.closeCause.message}); leave reconnect.maxAttempts unset to reconnect forever`,
+        );
+      }
+    });
+    client.on('error', (err) => {
+      lastError = err;
+      this.log.error(`MQTT client error: ${err.message}`);
+    });
     for (const [event, listener] of this.listeners) client.on(event as keyof ClientEvents, listener as never);
   }
 

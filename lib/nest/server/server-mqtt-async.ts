@@ -11,6 +11,7 @@ import type {
 import * as driver from '../../driver/index.js';
 import { redactUrl } from '../../driver/index.js';
 import type { MqttAsyncServerOptions } from '../options.js';
+import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
 import { AckSequencer, type AckTicket } from './ack-sequencer.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
@@ -33,11 +34,11 @@ export type MqttAsyncServerEvents = {
 };
 
 /**
- * `reconnect.maxAttempts` the server passes to the driver when the options set none, so `listen()` fails fast
- * (with an error naming the URL) when the broker is unreachable. The driver applies the same bound to later
- * reconnects; set `reconnect: { maxAttempts: Infinity }` for a server that must outlive long broker outages.
+ * Attempts of `listen()`'s first connection when the options set none, so it fails fast (with an error naming
+ * the URL) when the broker is unreachable. Once connected, the server reconnects forever by default
+ * (see {@link resolveReconnect}).
  */
-export const DEFAULT_SERVER_CONNECT_ATTEMPTS = 3;
+export const DEFAULT_SERVER_CONNECT_ATTEMPTS = DEFAULT_CONNECT_ATTEMPTS;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
 
 type Listener = (...args: unknown[]) => void;
@@ -72,6 +73,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   /** 'message:handled' listeners among `listeners`: the event is built only when someone listens. */
   private handledListeners = 0;
   private closing: Promise<void> | undefined;
+  private lastError: Error | undefined;
+  /** Why the transport stopped on its own (status `closed` without `close()`): reconnecting gave up. */
+  closeCause: Error | undefined;
   private stopConsuming: () => void = () => {};
   private stopped: Promise<void> = Promise.resolve();
   private readonly dispatcher: MessageDispatcher;
@@ -134,9 +138,35 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
   private wire(client: MqttDriverClient): void {
     this.mqttClient = client;
-    client.on('status', (status) => this._status$.next(status));
-    client.on('error', (err) => this.logger.error(`MQTT client error: ${describe(err)}`));
+    this.closeCause = undefined;
+    let connected = false;
+    client.on('status', (status) => {
+      connected ||= status === 'connected';
+      this._status$.next(status);
+      if (client === this.mqttClient && gaveUp(status, connected, this.closing !== undefined)) this.stoppedByBroker();
+    });
+    client.on('error', (err) => {
+      this.lastError = err;
+      this.logger.error(`MQTT client error: ${describe(err)}`);
+    });
     for (const [event, listener] of this.listeners) this.attach(event, listener);
+  }
+
+  /**
+   * Reconnecting gave up (a `reconnect.maxAttempts` the user set ran out, a permanent refusal, or `reconnect:
+   * false` and the link dropped): loud, never a quiet stop. ERROR log, `closeCause`, status `closed` (already
+   * emitted), the driver's `error` event (already emitted), and exit code 1 for a process that then runs out of
+   * work (a microservice-only app must not exit 0 as if it had finished).
+   */
+  private stoppedByBroker(): void {
+    const cause = this.lastError ?? new Error('the connection closed');
+    this.closeCause = cause;
+    this.logger.error(
+      `ServerMqttAsync stopped consuming: the connection to ${redactUrl(this.options.url)} is closed for good ` +
+        `(${describe(cause)}). No more messages are handled; restart the service, or leave reconnect.maxAttempts ` +
+        'unset to reconnect forever',
+    );
+    process.exitCode ??= 1;
   }
 
   private clientOptions(): MqttClientOptions {
@@ -153,9 +183,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       this.wire(client);
       before?.(client);
     };
-    if (options.reconnect !== false) {
-      options.reconnect = { maxAttempts: DEFAULT_SERVER_CONNECT_ATTEMPTS, ...(options.reconnect ?? {}) };
-    }
+    options.reconnect = resolveReconnect(options.reconnect);
     return options;
   }
 
