@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { from, Observable } from 'rxjs';
@@ -31,6 +31,7 @@ import {
 import { nestReplyTopic } from '../server/nest-wire.js';
 import { PendingRequests } from './pending-requests.js';
 import { NestReplyChannels } from './reply-channels.js';
+import { RequestIds } from './request-ids.js';
 
 type Callback = (packet: WritePacket) => void;
 type Listener = (...args: unknown[]) => void;
@@ -83,9 +84,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly replyTopic = `nest-mqtt-async/replies/${randomUUID()}`;
   private readonly pending: PendingRequests;
   private readonly listeners: Array<[string, Listener]> = [];
-  /** Request ids: unique across clients (random prefix, also on shared Nest `<topic>/reply` topics), cheap to make. */
-  private readonly idPrefix = `${randomBytes(9).toString('base64url')}.`;
-  private nextId = 0;
+  /** Unpredictable request ids (also unique across clients on shared Nest `<topic>/reply` topics). */
+  private readonly ids = new RequestIds();
   private readonly codecs: PacketCodecs;
   /** Why the client stopped on its own (status `closed` without `close()`): reconnecting gave up. */
   closeCause: Error | undefined;
@@ -324,7 +324,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   }
 
   protected publish(packet: ReadPacket, callback: Callback): () => void {
-    const id = this.idPrefix + (this.nextId++).toString(36);
+    const id = this.ids.next();
     const pattern = this.normalizePattern(packet.pattern);
     this.pending.add(id, pattern, callback);
     // Ours (MqttAsyncRecord) or Nest's MqttRecord: the data is the request, the options apply to its PUBLISH.
