@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { renderAsyncApiHtml } from './html.js';
 import type { AsyncApiDocument } from './types.js';
 
@@ -18,17 +18,24 @@ export interface AsyncApiSetupOptions {
  * Serves an AsyncAPI document from a Nest HTTP app, like `SwaggerModule.setup`:
  * `/<path>` (HTML page), `/<path>.json` (the document), and the page's script and stylesheet under
  * `/<path>/assets/`, read from the installed `@asyncapi/react-component` (an optional peer dependency), so the
- * page works offline. Call it before `app.listen()`.
+ * page works offline. Call it before `app.listen()`. Without that package it logs a warning here, at startup, and
+ * `/<path>` says what to install (`/<path>.json` is served either way).
  */
 export const AsyncApiModule = {
   setup(path: string, app: INestApplication, document: AsyncApiDocument, options: AsyncApiSetupOptions = {}): void {
     const base = `/${path.replace(/^\/+|\/+$/g, '')}`;
     const adapter = app.getHttpAdapter();
-    const html = renderAsyncApiHtml(document, {
-      bundleUrl: `${base}/assets/asyncapi-standalone.js`,
-      stylesUrl: `${base}/assets/asyncapi.css`,
-      ...(options.title ? { title: options.title } : {}),
-    });
+    const missing = pageAssetsMissing()
+      ? `${base}: the AsyncAPI page needs @asyncapi/react-component, which is not installed (npm install @asyncapi/react-component); only ${base}.json is served.`
+      : undefined;
+    if (missing) new Logger('AsyncApiModule').warn(missing);
+    const html = missing
+      ? renderMissingPage(base, missing)
+      : renderAsyncApiHtml(document, {
+          bundleUrl: `${base}/assets/asyncapi-standalone.js`,
+          stylesUrl: `${base}/assets/asyncapi.css`,
+          ...(options.title ? { title: options.title } : {}),
+        });
     const json = JSON.stringify(document, null, 2);
     const send = (res: unknown, type: string, body: string) => {
       adapter.setHeader(res, 'Content-Type', type);
@@ -36,6 +43,7 @@ export const AsyncApiModule = {
     };
     adapter.get(base, (_req: unknown, res: unknown) => send(res, 'text/html; charset=utf-8', html));
     adapter.get(`${base}.json`, (_req: unknown, res: unknown) => send(res, 'application/json; charset=utf-8', json));
+    if (missing) return;
     const asset = (route: string, specifier: string, type: string) => {
       let body: Promise<string> | undefined;
       adapter.get(`${base}/assets/${route}`, (_req: unknown, res: unknown) => {
@@ -55,14 +63,51 @@ export const AsyncApiModule = {
   },
 };
 
-/** Reads a file of an installed package, looked up from this package and from the working directory. */
-async function readAsset(specifier: string): Promise<string> {
-  for (const from of [import.meta.url, join(process.cwd(), 'noop.js')]) {
+/**
+ * Where optional peers are resolved from: this file (CommonJS build only: `import.meta` cannot appear in source
+ * that also compiles to CommonJS, and ESM has no `__filename`), the app's entry script, the working directory.
+ */
+function resolutionBases(): string[] {
+  const bases: string[] = [];
+  if (typeof __filename === 'string') bases.push(__filename);
+  if (process.argv[1]) bases.push(process.argv[1]);
+  bases.push(join(process.cwd(), 'noop.js'));
+  return bases;
+}
+
+/** Path of a file of an installed package, or undefined. */
+function resolvePeerFile(specifier: string): string | undefined {
+  for (const from of resolutionBases()) {
     try {
-      return await readFile(createRequire(from).resolve(specifier), 'utf8');
+      return createRequire(from).resolve(specifier);
     } catch {
       // try the next location
     }
   }
-  throw new Error(`AsyncAPI page: cannot find ${specifier}; run npm install @asyncapi/react-component`);
+  return undefined;
+}
+
+/** True when the page's script or stylesheet cannot be found (the optional peer is not installed). */
+function pageAssetsMissing(): boolean {
+  return !resolvePeerFile(BUNDLE) || !resolvePeerFile(STYLES);
+}
+
+/** The page served instead of the React one when its bundle is missing: says what to install, links the JSON. */
+function renderMissingPage(base: string, reason: string): string {
+  const html = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>AsyncAPI</title></head>
+<body>
+<p>${html(reason)} <a href="${html(base)}.json">${html(base)}.json</a></p>
+</body>
+</html>
+`;
+}
+
+/** Reads a file of an installed package. */
+async function readAsset(specifier: string): Promise<string> {
+  const file = resolvePeerFile(specifier);
+  if (!file) throw new Error(`AsyncAPI page: cannot find ${specifier}; run npm install @asyncapi/react-component`);
+  return readFile(file, 'utf8');
 }
