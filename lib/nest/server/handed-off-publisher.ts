@@ -1,4 +1,9 @@
-import type { MqttDriverClient, PublishOptions, PublishResult } from '../../driver/index.js';
+import {
+  MqttDisconnectedError,
+  type MqttDriverClient,
+  type PublishOptions,
+  type PublishResult,
+} from '../../driver/index.js';
 
 /** Unconfirmed publishes allowed before `publish()` waits for its own confirmation again. */
 export const MAX_UNCONFIRMED_PUBLISHES = 1_000;
@@ -14,6 +19,27 @@ export const MAX_UNCONFIRMED_PUBLISHES = 1_000;
  * instead of an unbounded queue).
  */
 const HANDED_OFF: Promise<PublishResult> = Promise.resolve({ reasonCode: 0 });
+
+/**
+ * A reply or dead letter made while the link is down must not be lost: the driver drops QoS 0 publishes when
+ * not connected ("Not connected"), so those leave at QoS 1 instead, queued by the driver and sent after the
+ * reconnect (bounded by {@link MAX_UNCONFIRMED_PUBLISHES} here). A QoS 0 write that fails because the link
+ * dropped under it is retried the same way. QoS 1/2 publishes are queued by the driver already.
+ */
+function publishSurvivingOutages(
+  client: MqttDriverClient,
+  topic: string,
+  payload: string | Uint8Array,
+  options: PublishOptions = {},
+): Promise<PublishResult> {
+  if ((options.qos ?? 0) > 0) return client.publish(topic, payload, options);
+  const queued = () => client.publish(topic, payload, { ...options, qos: 1 });
+  if (client.status !== 'connected') return queued();
+  return client.publish(topic, payload, options).catch((err: unknown) => {
+    if (err instanceof MqttDisconnectedError && client.status !== 'closed') return queued();
+    throw err;
+  });
+}
 
 export class HandedOffPublisher {
   private readonly unconfirmed = new Set<Promise<unknown>>();
@@ -46,7 +72,7 @@ export class HandedOffPublisher {
   ): Promise<PublishResult> {
     let confirmed: Promise<PublishResult>;
     try {
-      confirmed = client.publish(topic, payload, options);
+      confirmed = publishSurvivingOutages(client, topic, payload, options);
     } catch (err) {
       return Promise.reject(err);
     }
