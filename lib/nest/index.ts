@@ -10,6 +10,7 @@ export {
 } from './context/mqtt-async.context.js';
 export { TopicParam } from './decorators/topic-param.decorator.js';
 export { MqttAsyncError } from './errors.js';
+export { DEFAULT_MAXIMUM_PACKET_SIZE } from './limits.js';
 export type {
   HandlerAckMode,
   MqttAsyncClientOptions,

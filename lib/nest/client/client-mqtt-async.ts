@@ -15,6 +15,7 @@ import {
   type Subscription,
 } from '../../driver/index.js';
 import { MqttAsyncError } from '../errors.js';
+import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncClientOptions } from '../options.js';
 import { gaveUp, resolveReconnect } from '../reconnect.js';
 import { type OutgoingMessage, publishOptionsOf, unwrapRecord } from '../record/outgoing.js';
@@ -99,6 +100,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.pending = new PendingRequests(
       options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
       (pattern, ms) => new MqttAsyncRequestTimeoutError(pattern, ms),
+      options.maxPendingRequests,
     );
   }
 
@@ -164,6 +166,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     const before = driverOptions.beforeConnect;
     return {
       ...driverOptions,
+      maximumPacketSize: driverOptions.maximumPacketSize ?? DEFAULT_MAXIMUM_PACKET_SIZE,
       reconnect: resolveReconnect(driverOptions.reconnect),
       beforeConnect: (client) => {
         this.wire(client);
@@ -326,7 +329,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   protected publish(packet: ReadPacket, callback: Callback): () => void {
     const id = this.ids.next();
     const pattern = this.normalizePattern(packet.pattern);
-    this.pending.add(id, pattern, callback);
+    if (!this.pending.add(id, pattern, callback)) return () => undefined;
     // Ours (MqttAsyncRecord) or Nest's MqttRecord: the data is the request, the options apply to its PUBLISH.
     const message = unwrapRecord(packet.data);
     const client = this.client;

@@ -5,3 +5,7 @@ export {
   type MqttAsyncClientEvents,
   MqttAsyncRequestTimeoutError,
 } from './client-mqtt-async.js';
+export {
+  DEFAULT_MAX_PENDING_REQUESTS,
+  MqttAsyncTooManyRequestsError,
+} from './pending-requests.js';

@@ -1,4 +1,21 @@
 import type { WritePacket } from '@nestjs/microservices';
+import { MqttAsyncError } from '../errors.js';
+
+/** Default cap on the `send()` calls of one `ClientMqttAsync` waiting for their reply (`maxPendingRequests`). */
+export const DEFAULT_MAX_PENDING_REQUESTS = 10_000;
+
+/**
+ * Thrown into a `send()` subscriber when `maxPendingRequests` requests already wait for their reply: nothing is
+ * sent (reason code 0x97, Quota exceeded, as the driver's `request()`). Await some replies first, or raise the cap.
+ */
+export class MqttAsyncTooManyRequestsError extends MqttAsyncError {
+  constructor(max: number) {
+    super(
+      `${max} send() calls already wait for a reply (maxPendingRequests): await some first or raise maxPendingRequests`,
+      { reasonCode: 0x97 },
+    );
+  }
+}
 
 type Callback = (packet: WritePacket) => void;
 
@@ -20,11 +37,21 @@ export class PendingRequests {
   constructor(
     private readonly timeoutMs: number,
     private readonly onTimeout: (pattern: string, timeoutMs: number) => unknown,
+    private readonly max = DEFAULT_MAX_PENDING_REQUESTS,
   ) {}
 
-  add(id: string, pattern: string, callback: Callback): void {
+  /**
+   * Registers a request; false (and `callback` gets {@link MqttAsyncTooManyRequestsError}) when `max` already wait:
+   * each one holds its callback and observer, so an unbounded number is unbounded memory.
+   */
+  add(id: string, pattern: string, callback: Callback): boolean {
+    if (this.entries.size >= this.max) {
+      callback({ err: new MqttAsyncTooManyRequestsError(this.max), isDisposed: true });
+      return false;
+    }
     this.entries.set(id, { pattern, callback, expiresAt: Date.now() + this.timeoutMs });
     if (!this.timer) this.arm(this.timeoutMs);
+    return true;
   }
 
   has(id: string): boolean {

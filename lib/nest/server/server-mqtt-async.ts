@@ -10,6 +10,7 @@ import type {
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
 import { redactUrl } from '../../driver/index.js';
+import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
@@ -184,6 +185,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       before?.(client);
     };
     options.reconnect = resolveReconnect(options.reconnect);
+    options.maximumPacketSize ??= DEFAULT_MAXIMUM_PACKET_SIZE;
     return options;
   }
 
