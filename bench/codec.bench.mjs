@@ -1,11 +1,34 @@
 /**
  * Codec benchmark: PUBLISH (QoS 1, 64-byte payload) encode and decode, ours vs mqtt-packet, in packets/s.
- * Decode feeds one large buffer of many packets in 64 KiB chunks to both. Run: npm run bench:codec
+ * Decode feeds one large buffer of many packets in 64 KiB chunks to both. Ours and mqtt-packet alternate within
+ * every round (the order rotating each round), 7 rounds after warm-up; min/median/max per contender, the machine's
+ * load in the results file. Run: npm run bench:codec (-- --quick: nothing written).
  */
-import { writeFileSync } from 'node:fs';
 import mqttPacket from 'mqtt-packet';
 import { encodePacket, PacketDecoder } from '../dist/driver/index.js';
-import { chunks, environment, medianRate } from './lib/measure.mjs';
+import { chunks } from './lib/measure.mjs';
+import { load, markdownTable, orderFor, parseArgs, ratio, stats, writeResult } from './lib/runner.mjs';
+
+const { quick } = parseArgs();
+const ROUNDS = quick ? 1 : 7;
+const WARMUP = quick ? 1 : 3;
+
+/** Packets/s of one timed call of `fn` (which handles `ops` packets). */
+function rate(fn, ops) {
+  globalThis.gc?.();
+  const t0 = process.hrtime.bigint();
+  fn();
+  return (ops * 1e9) / Number(process.hrtime.bigint() - t0);
+}
+
+/** Warm-up, then ROUNDS rounds in which every contender runs once, the order rotating; stats per contender. */
+function alternateSync(contenders, ops) {
+  const names = Object.keys(contenders);
+  for (let i = 0; i < WARMUP; i++) for (const n of names) contenders[n]();
+  const rates = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < ROUNDS; i++) for (const n of orderFor(names, i)) rates[n].push(rate(contenders[n], ops));
+  return Object.fromEntries(names.map((n) => [n, stats(rates[n].map(Math.round))]));
+}
 
 const N = 50_000;
 const payload = Buffer.alloc(64, 0x61);
@@ -59,43 +82,79 @@ function run(c) {
   const theirs = Array.from({ length: N }, (_, i) => theirPacket(c, i));
   const opts = { protocolVersion: c.version };
   let sink = 0;
-  const encOurs = medianRate(() => {
-    for (const p of ours) sink += encodePacket(p, c.version).length;
-  }, N);
-  const encTheirs = medianRate(() => {
-    for (const p of theirs) sink += mqttPacket.generate(p, opts).length;
-  }, N);
+  const encode = alternateSync(
+    {
+      ours: () => {
+        for (const p of ours) sink += encodePacket(p, c.version).length;
+      },
+      mqttPacket: () => {
+        for (const p of theirs) sink += mqttPacket.generate(p, opts).length;
+      },
+    },
+    N,
+  );
   const stream = chunks(Buffer.concat(ours.map((p) => encodePacket(p, c.version))), 64 * 1024);
-  const decOurs = medianRate(() => {
-    const d = new PacketDecoder(opts);
-    let n = 0;
-    for (const chunk of stream) n += d.push(chunk).length;
-    if (n !== N) throw new Error(`ours decoded ${n} of ${N}`);
-  }, N);
-  const decTheirs = medianRate(() => {
-    const parser = mqttPacket.parser(opts);
-    let n = 0;
-    parser.on('packet', () => n++);
-    for (const chunk of stream) parser.parse(chunk);
-    if (n !== N) throw new Error(`mqtt-packet decoded ${n} of ${N}`);
-  }, N);
+  const decode = alternateSync(
+    {
+      ours: () => {
+        const d = new PacketDecoder(opts);
+        let n = 0;
+        for (const chunk of stream) n += d.push(chunk).length;
+        if (n !== N) throw new Error(`ours decoded ${n} of ${N}`);
+      },
+      mqttPacket: () => {
+        const parser = mqttPacket.parser(opts);
+        let n = 0;
+        parser.on('packet', () => n++);
+        for (const chunk of stream) parser.parse(chunk);
+        if (n !== N) throw new Error(`mqtt-packet decoded ${n} of ${N}`);
+      },
+    },
+    N,
+  );
   if (sink === 0) throw new Error('unreachable');
   return {
     case: c.name,
-    encode: { ours: Math.round(encOurs), mqttPacket: Math.round(encTheirs), ratio: +(encOurs / encTheirs).toFixed(2) },
-    decode: { ours: Math.round(decOurs), mqttPacket: Math.round(decTheirs), ratio: +(decOurs / decTheirs).toFixed(2) },
+    encode: { ...encode, ratio: ratio(encode.ours.median, encode.mqttPacket.median) },
+    decode: { ...decode, ratio: ratio(decode.ours.median, decode.mqttPacket.median) },
   };
 }
 
+const loadBefore = load();
 const results = cases.map(run);
-const fmt = (n) => n.toLocaleString('en-US').padStart(11);
-console.log('PUBLISH QoS 1, 64-byte payload, packets/s (median of 7 rounds of 50k)');
-console.log('case                 | encode ours | encode m-p  | ratio | decode ours | decode m-p  | ratio');
-for (const r of results) {
-  console.log(
-    `${r.case.padEnd(20)} |${fmt(r.encode.ours)} |${fmt(r.encode.mqttPacket)} | ${String(r.encode.ratio).padStart(5)} |${fmt(r.decode.ours)} |${fmt(r.decode.mqttPacket)} | ${String(r.decode.ratio).padStart(5)}`,
+const fmt = (s) =>
+  `${s.median.toLocaleString('en-US')} (${s.min.toLocaleString('en-US')}–${s.max.toLocaleString('en-US')})`;
+const printed = markdownTable(
+  [
+    'PUBLISH QoS 1, 64-byte payload, packets/s',
+    'encode ours',
+    'encode mqtt-packet',
+    'ratio',
+    'decode ours',
+    'decode mqtt-packet',
+    'ratio',
+  ],
+  results.map((r) => [
+    r.case,
+    fmt(r.encode.ours),
+    fmt(r.encode.mqttPacket),
+    `${r.encode.ratio}×`,
+    fmt(r.decode.ours),
+    fmt(r.decode.mqttPacket),
+    `${r.decode.ratio}×`,
+  ]),
+);
+console.log(printed);
+if (!quick) {
+  writeResult(
+    'codec',
+    {
+      benchmark: 'codec',
+      unit: `packets/s, { min, median, max } over ${ROUNDS} rounds of ${N} after ${WARMUP} warm-up rounds; ratios of medians`,
+      target: 'ratio >= 2',
+      table: printed,
+      results,
+    },
+    loadBefore,
   );
 }
-const report = { benchmark: 'codec', target: 'ratio >= 2', environment: environment(), results };
-writeFileSync(new URL('./results/codec.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-console.log('written bench/results/codec.json');

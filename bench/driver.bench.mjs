@@ -9,19 +9,24 @@
  * environment go to bench/results/driver.json.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { connect } from '../dist/driver/index.js';
 import { requireBinary } from '../test/support/binaries.mjs';
-import { environment } from './lib/measure.mjs';
 import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
+import {
+  alternate,
+  correlationPool,
+  load,
+  markdownTable,
+  parseArgs,
+  perS,
+  ratio,
+  spread,
+  writeResult,
+} from './lib/runner.mjs';
 
-const quick = process.argv.includes('--quick');
-/** `--only=drain|publish|request` runs one part (nothing is written to results then). */
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const part = (name) => !only || only === name;
-const ROUNDS = quick ? 1 : 5;
+/** `--only=drain|publish|request` runs some parts (nothing is written to results then); `--rounds=N` (≥ 5). */
+const { quick, only, part, rounds: ROUNDS } = parseArgs();
 const DRAIN = quick ? 10_000 : 50_000;
 const PUBLISH = quick ? { 0: 5_000, 1: 2_000, 2: 1_000 } : { 0: 50_000, 1: 30_000, 2: 20_000 };
 const RR_TOTAL = quick ? 2_000 : 20_000;
@@ -29,18 +34,17 @@ const CALLERS = 100;
 const PAYLOAD = Buffer.alloc(64, 0x61);
 
 const now = () => performance.now();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Runs each contender's `fn(round)` ROUNDS times, alternating contenders; the median rate of each. */
+/**
+ * Runs each contender's `fn(round)` (a rate) ROUNDS times, the contenders' order rotating every round;
+ * `{ contender: { min, median, max, rounds } }` of the rates.
+ */
 async function rounds(contenders) {
-  const rates = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const [name, fn] of Object.entries(contenders)) {
-      globalThis.gc?.();
-      rates[name].push(await fn(i));
-    }
-  }
-  return Object.fromEntries(Object.entries(rates).map(([name, xs]) => [name, median(xs)]));
+  const names = Object.keys(contenders);
+  const out = await alternate(names, ROUNDS, async (name, i) => ({ rate: await contenders[name](i) }), {
+    onRound: (name, i, r) => console.error(`  round ${i + 1} ${name} ${Math.round(r.rate)}/s`),
+  });
+  return Object.fromEntries(names.map((n) => [n, { ...out[n].rate, rounds: out[n].rounds.map((r) => r.rate) }]));
 }
 
 function mqttJs(url, options = {}) {
@@ -69,7 +73,7 @@ async function queueFor(url, clientId, topic, n) {
 async function drainOurs(url, clientId, topic, n) {
   const t0 = now();
   const c = await connect(url, { clientId, cleanStart: false, sessionExpiryInterval: 3600 });
-  const sub = await c.subscribe(topic, { qos: 1, bufferSize: 10_000 });
+  const sub = await c.subscribe(topic, { qos: 1 }); // default bufferSize (1,000)
   let got = 0;
   for await (const _m of sub) if (++got === n) break;
   const ms = now() - t0;
@@ -227,8 +231,9 @@ async function rrMqttJs(url, total) {
     const { responseTopic, correlationData } = packet.properties ?? {};
     if (responseTopic) server.publish(responseTopic, payload, { qos: 0, properties: { correlationData } });
   });
-  const responseTopic = `bench/rr/js/replies/${randomBytes(6).toString('hex')}`;
+  const responseTopic = `bench/rr/js/replies/${process.pid}`;
   const pending = new Map();
+  const nextCorrelation = correlationPool(); // the driver's strategy: 16 bytes cut from a random pool
   await client.subscribeAsync(responseTopic, { qos: 0 });
   client.on('message', (_t, payload, packet) => {
     const key = packet.properties?.correlationData?.toString('hex');
@@ -240,7 +245,7 @@ async function rrMqttJs(url, total) {
   });
   const request = () =>
     new Promise((resolve, reject) => {
-      const correlationData = randomBytes(16);
+      const correlationData = nextCorrelation();
       pending.set(correlationData.toString('hex'), resolve);
       client.publish('bench/rr/js', PAYLOAD, { qos: 0, properties: { responseTopic, correlationData } }, (err) => {
         if (err) reject(err);
@@ -262,65 +267,72 @@ async function benchRequest(url) {
 
 // ---------- main ----------
 
-const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
-const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+const cell = (x) => `${perS(x.median)} (${spread(x, perS)})`;
+
+function table(drain, publish, request) {
+  const rows = [];
+  if (drain) {
+    const name = `drain ${DRAIN.toLocaleString('en-US')} QoS 1 (default bufferSize)`;
+    rows.push([
+      name,
+      cell(drain.ours),
+      `MQTT.js ${cell(drain.mqttjs)}`,
+      `${ratio(drain.ours.median, drain.mqttjs.median)}×`,
+    ]);
+    const c = drain.mosquitto_sub;
+    rows.push([name, cell(drain.ours), `mosquitto_sub ${cell(c)}`, `${ratio(drain.ours.median, c.median)}×`]);
+  }
+  for (const q of publish ? [0, 1, 2] : []) {
+    const r = publish[`qos${q}`];
+    const name = `publish QoS ${q}, ${PUBLISH[q].toLocaleString('en-US')} messages`;
+    rows.push([name, cell(r.ours), `MQTT.js ${cell(r.mqttjs)}`, `${ratio(r.ours.median, r.mqttjs.median)}×`]);
+  }
+  if (request) {
+    const name = `request/response ×${CALLERS}, ${RR_TOTAL.toLocaleString('en-US')} round trips`;
+    rows.push([
+      name,
+      cell(request.ours),
+      `MQTT.js ${cell(request.mqttjs)}`,
+      `${ratio(request.ours.median, request.mqttjs.median)}×`,
+    ]);
+  }
+  return markdownTable(['case', 'ours (driver)', 'rival', 'ratio'], rows);
+}
 
 async function main() {
   if (!hasMosquitto) {
-    console.error('bench:driver needs mosquitto and mosquitto_sub (apt-get install mosquitto mosquitto-clients)');
+    console.error('bench:driver needs mosquitto (apt-get install mosquitto mosquitto-clients)');
     process.exit(1);
   }
+  const loadBefore = load();
   const broker = await startMosquitto();
   try {
-    console.log(`driver bench${quick ? ' (quick)' : ''}: mosquitto on ${broker.url}, ${ROUNDS} round(s), median`);
+    console.log(
+      `driver bench${quick ? ' (quick)' : ''}: mosquitto on ${broker.url}, ${ROUNDS} round(s), order rotating`,
+    );
     const drain = part('drain') ? await benchDrain(broker.url) : undefined;
     const publish = part('publish') ? await benchPublish(broker.url) : undefined;
     const request = part('request') ? await benchRequest(broker.url) : undefined;
-    if (only) {
-      console.log(JSON.stringify({ drain, publish, request }, null, 2));
-      return;
-    }
-
-    const rows = [
-      ['(a) drain QoS 1', DRAIN, drain.ours, drain.mqttjs, drain.mosquitto_sub],
-      ...[0, 1, 2].map((q) => [`(b) publish QoS ${q}`, PUBLISH[q], publish[`qos${q}`].ours, publish[`qos${q}`].mqttjs]),
-      [`(c) request/response x${CALLERS}`, RR_TOTAL, request.ours, request.mqttjs],
-    ];
-    console.log(
-      `\n${'case'.padEnd(28)}${'messages'.padStart(10)}${'ours/s'.padStart(10)}${'MQTT.js/s'.padStart(10)}${'ours/js'.padStart(9)}${'mosq_sub/s'.padStart(11)}${'ours/C'.padStart(8)}`,
-    );
-    for (const [name, n, ours, js, c] of rows) {
-      const cCols = c === undefined ? '' : `${fmt(c).padStart(11)}${String(ratio(ours, c)).padStart(8)}`;
-      console.log(
-        `${name.padEnd(28)}${String(n).padStart(10)}${fmt(ours)}${fmt(js)}${String(ratio(ours, js)).padStart(9)}${cCols}`,
-      );
-    }
-
-    const results = {
-      benchmark: 'driver: ours vs MQTT.js (and mosquitto_sub for the drain) against mosquitto on loopback',
-      unit: 'messages (or round trips) per second, median of rounds',
-      quick,
-      rounds: ROUNDS,
-      payloadBytes: PAYLOAD.length,
-      drain: {
-        messages: DRAIN,
-        ...drain,
-        ratioVsMosquittoSub: ratio(drain.ours, drain.mosquitto_sub),
-        ratioVsMqttJs: ratio(drain.ours, drain.mqttjs),
-        target: 'ours >= 0.9x mosquitto_sub',
+    const printed = table(drain, publish, request);
+    console.log(`\n${printed}`);
+    if (only || quick) return;
+    writeResult(
+      'driver',
+      {
+        benchmark: 'driver: ours vs MQTT.js (and mosquitto_sub for the drain) against mosquitto on loopback',
+        unit: 'messages (or round trips) per second, { min, median, max } over rounds (raw rounds kept); ratios of medians',
+        rounds: ROUNDS,
+        payloadBytes: PAYLOAD.length,
+        setup:
+          "one process for our driver and MQTT.js, contenders rotating their order every round; drain at default settings (ours bufferSize 1,000); MQTT.js publishes QoS 1/2 within the broker's Receive Maximum by hand; request/response: both requesters take 16-byte Correlation Data from a random pool, both responders reply at QoS 0",
+        table: printed,
+        drain: drain && { messages: DRAIN, ...drain },
+        publish,
+        request,
+        env: { mosquitto: '2.0.x', mqttjs: mqtt.MQTTJS_VERSION ?? 'mqtt 5.x' },
       },
-      publish: Object.fromEntries(
-        Object.entries(publish).map(([k, v]) => [k, { ...v, ratioVsMqttJs: ratio(v.ours, v.mqttjs) }]),
-      ),
-      request: { ...request, ratioVsMqttJs: ratio(request.ours, request.mqttjs) },
-      targets: { publishAndRequest: 'ours >= 1.5x MQTT.js' },
-      env: { ...environment(), mosquitto: '2.0.x (/usr/sbin/mosquitto)', mqttjs: mqtt.MQTTJS_VERSION ?? 'mqtt 5.x' },
-    };
-    if (!quick) {
-      mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-      writeFileSync(new URL('./results/driver.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-      console.log('\nwritten bench/results/driver.json');
-    }
+      loadBefore,
+    );
   } finally {
     await broker.stop();
   }

@@ -1,20 +1,30 @@
 /**
  * `npm run bench:scale`: the driver at scale against a private mosquitto, MQTT.js side by side, each case with
- * its time and memory (heap used and RSS after GC before and after, heap at the peak) →
- * bench/results/scale.json. Cases: 10,000 subscriptions on one client (then one message to each), 1,000
- * concurrent request/response round trips, 100,000 QoS 1 publishes issued at once and queued behind the
- * server's Receive Maximum. Each case has `ours` (the driver) and `mqttjs`. `--only=subs|rpc|queue`, `--quick`
- * (a tenth of each).
+ * its time and memory (heap used after GC before and after, heap at the peak) → bench/results/scale.json.
+ * Cases: 10,000 idle subscriptions on one client (heap they retain, time to subscribe them; then one message to
+ * each), 1,000 concurrent request/response round trips, 100,000 QoS 1 publishes issued at once and queued behind
+ * the server's Receive Maximum. Every case runs for each contender in a fresh process against a fresh broker,
+ * 5 rounds with the contenders' order rotating; figures are min/median/max. `--only=subs|rpc|queue`, `--quick`
+ * (a tenth of each, 1 round, nothing written).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { connect } from '../dist/driver/index.js';
-import { environment } from './lib/measure.mjs';
 import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
+import {
+  alternate,
+  correlationPool,
+  load,
+  markdownTable,
+  parseArgs,
+  ratio,
+  serveCommands,
+  worker,
+  writeResult,
+} from './lib/runner.mjs';
 
-const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const args = parseArgs();
+const { quick, rounds: ROUNDS } = args;
 const scale = quick ? 0.1 : 1;
 const SUBS = 10_000 * scale;
 const RPCS = 1_000 * scale;
@@ -35,7 +45,7 @@ async function measure(fn) {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   };
   const t0 = performance.now();
-  const extra = await fn(peak);
+  const extra = await fn(peak, before);
   const ms = performance.now() - t0;
   const after = memory();
   return {
@@ -48,13 +58,19 @@ async function measure(fn) {
 }
 const mqttjs = (url, o = {}) => mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...o });
 
-/** 10,000 subscribe() calls at once, then one QoS 0 message to each filter. Subscriptions stay held. */
+/**
+ * 10,000 subscribe() calls at once; the heap the idle Subscriptions retain (after GC, nothing received yet) and
+ * the time to subscribe them; then one QoS 0 message to each filter, each read by its own `for await` loop.
+ */
 async function subsDriver(url) {
   const pub = await connect(url, { reconnect: false });
   const c = await connect(url, { reconnect: false });
-  const result = await measure(async (peak) => {
+  const result = await measure(async (peak, before) => {
+    const t0 = performance.now();
     const subs = await Promise.all(Array.from({ length: SUBS }, (_, i) => c.subscribe(`scale/${i}/+`)));
+    const subscribeMs = Math.round(performance.now() - t0);
     peak();
+    const idleBytesPerSubscription = Math.round((memory().heapUsed - before.heapUsed) / SUBS);
     const t = performance.now();
     let got = 0;
     const all = new Promise((resolve) => {
@@ -67,7 +83,12 @@ async function subsDriver(url) {
     await all;
     peak();
     globalThis.keep = subs;
-    return { subscriptions: SUBS, deliverOneEachMs: Math.round(performance.now() - t) };
+    return {
+      subscriptions: SUBS,
+      subscribeMs,
+      idleBytesPerSubscription,
+      deliverOneEachMs: Math.round(performance.now() - t),
+    };
   });
   globalThis.keep = undefined;
   await c.disconnect();
@@ -78,16 +99,24 @@ async function subsDriver(url) {
 async function subsMqttjs(url) {
   const pub = await mqttjs(url);
   const c = await mqttjs(url);
-  const result = await measure(async (peak) => {
+  const result = await measure(async (peak, before) => {
+    const t0 = performance.now();
     await Promise.all(Array.from({ length: SUBS }, (_, i) => c.subscribeAsync(`scale/${i}/+`)));
+    const subscribeMs = Math.round(performance.now() - t0);
     peak();
+    const idleBytesPerSubscription = Math.round((memory().heapUsed - before.heapUsed) / SUBS);
     const t = performance.now();
     let got = 0;
     const all = new Promise((resolve) => c.on('message', () => ++got === SUBS && resolve()));
     for (let i = 0; i < SUBS; i++) void pub.publishAsync(`scale/${i}/x`, 'm');
     await all;
     peak();
-    return { subscriptions: SUBS, deliverOneEachMs: Math.round(performance.now() - t) };
+    return {
+      subscriptions: SUBS,
+      subscribeMs,
+      idleBytesPerSubscription,
+      deliverOneEachMs: Math.round(performance.now() - t),
+    };
   });
   await c.endAsync();
   await pub.endAsync();
@@ -127,8 +156,9 @@ async function rpcDriver(url) {
 async function rpcMqttjs(url) {
   const r = await responder(url);
   const c = await mqttjs(url);
-  const replyTopic = `scale/reply/${randomBytes(4).toString('hex')}`;
+  const replyTopic = `scale/reply/${process.pid}`;
   const pending = new Map();
+  const nextCorrelation = correlationPool(); // the driver's strategy
   c.on('message', (_t, payload, packet) => {
     const key = packet.properties?.correlationData?.toString('hex');
     pending.get(key)?.(payload);
@@ -137,7 +167,7 @@ async function rpcMqttjs(url) {
   await c.subscribeAsync(replyTopic, { qos: 1 });
   const request = (payload) =>
     new Promise((resolve) => {
-      const correlationData = randomBytes(16);
+      const correlationData = nextCorrelation();
       pending.set(correlationData.toString('hex'), resolve);
       void c.publishAsync('scale/rpc', payload, { qos: 1, properties: { responseTopic: replyTopic, correlationData } });
     });
@@ -213,35 +243,119 @@ async function queueMqttjs(url) {
 }
 
 const CASES = {
-  subs: [subsDriver, subsMqttjs],
-  rpc: [rpcDriver, rpcMqttjs],
-  queue: [queueDriver, queueMqttjs],
+  subs: { ours: subsDriver, mqttjs: subsMqttjs },
+  rpc: { ours: rpcDriver, mqttjs: rpcMqttjs },
+  queue: { ours: queueDriver, mqttjs: queueMqttjs },
 };
 
-if (!hasMosquitto) {
-  console.error('SKIPPED: bench:scale needs /usr/sbin/mosquitto');
-  process.exit(0);
-}
-if (!global.gc) console.error('warning: run with --expose-gc for memory figures after GC');
-const results = { env: { ...environment(), quick, gc: Boolean(global.gc) }, cases: {} };
-for (const [name, [ours, theirs]] of Object.entries(CASES)) {
-  if (only && only !== name) continue;
-  for (const [side, fn] of [
-    ['ours', ours],
-    ['mqttjs', theirs],
-  ]) {
-    const broker = await startMosquitto();
-    try {
-      const r = await fn(broker.url);
-      results.cases[name] = { ...results.cases[name], [side]: r };
-      console.error(name, side, JSON.stringify(r));
-    } finally {
-      await broker.stop();
-    }
+async function runOnce(name, contender) {
+  const broker = await startMosquitto();
+  const w = worker(fileURLToPath(import.meta.url), [
+    '--child',
+    name,
+    contender,
+    broker.url,
+    ...(quick ? ['--quick'] : []),
+  ]);
+  try {
+    return await w.call('measure');
+  } finally {
+    await w.stop();
+    await broker.stop();
   }
 }
-if (!quick && !only) {
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/scale.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+
+const cell = (s, unit = '') => (s ? `${s.median}${unit} (${s.min}–${s.max})` : 'n/a');
+
+function table(cases) {
+  const rows = [];
+  const { subs, rpc, queue } = cases;
+  if (subs) {
+    const o = subs.ours;
+    const j = subs.mqttjs;
+    const memRatio = ratio(o.idleBytesPerSubscription.median, j.idleBytesPerSubscription.median);
+    const subRatio = ratio(o.subscribeMs.median, j.subscribeMs.median);
+    rows.push([
+      `${SUBS.toLocaleString('en-US')} idle subscriptions, heap bytes each`,
+      cell(o.idleBytesPerSubscription),
+      cell(j.idleBytesPerSubscription),
+      `${memRatio}×`,
+      `≤ 3× ${memRatio <= 3 ? '✅' : '❌'}`,
+    ]);
+    rows.push([
+      `${SUBS.toLocaleString('en-US')} subscribe() at once`,
+      cell(o.subscribeMs, ' ms'),
+      cell(j.subscribeMs, ' ms'),
+      `${subRatio}×`,
+      `≤ 1× ${subRatio <= 1 ? '✅' : '❌'}`,
+    ]);
+    rows.push([
+      'then one message to each',
+      cell(o.deliverOneEachMs, ' ms'),
+      cell(j.deliverOneEachMs, ' ms'),
+      `${ratio(o.deliverOneEachMs.median, j.deliverOneEachMs.median)}×`,
+      '–',
+    ]);
+  }
+  if (rpc) {
+    rows.push([
+      `${RPCS.toLocaleString('en-US')} concurrent requests, QoS 1`,
+      cell(rpc.ours.ms, ' ms'),
+      cell(rpc.mqttjs.ms, ' ms'),
+      `${ratio(rpc.ours.ms.median, rpc.mqttjs.ms.median)}×`,
+      '–',
+    ]);
+  }
+  if (queue) {
+    const j = queue.mqttjs;
+    const theirs = j.ms ? cell(j.ms, ' ms') : `never: ${cell(j.settled)} settled`;
+    rows.push([
+      `${QUEUED.toLocaleString('en-US')} QoS 1 publishes at once`,
+      cell(queue.ours.ms, ' ms'),
+      theirs,
+      '–',
+      '–',
+    ]);
+  }
+  return markdownTable(['case', 'ours (driver)', 'MQTT.js', 'ratio', 'target'], rows, ['l', 'r', 'r', 'r', 'l']);
 }
-console.log(JSON.stringify(results, null, 2));
+
+async function main() {
+  if (!hasMosquitto) {
+    console.error('SKIPPED: bench:scale needs mosquitto');
+    return;
+  }
+  const loadBefore = load();
+  const cases = {};
+  for (const name of Object.keys(CASES)) {
+    if (!args.part(name)) continue;
+    cases[name] = await alternate(['ours', 'mqttjs'], ROUNDS, (c) => runOnce(name, c), {
+      onRound: (c, i, r) => console.error(`${name} round ${i + 1} ${c} ${JSON.stringify(r)}`),
+    });
+  }
+  const printed = table(cases);
+  console.log(`\n${printed}`);
+  if (quick || args.only) return;
+  writeResult(
+    'scale',
+    {
+      benchmark: 'scale: the driver vs MQTT.js (MQTT 5) against mosquitto on loopback',
+      unit: 'ms and MB; idleBytesPerSubscription = heap after GC held by the idle subscriptions, per subscription; each figure { min, median, max } over rounds, raw rounds kept',
+      rounds: ROUNDS,
+      setup:
+        "each case and contender in a fresh process against a fresh mosquitto; contenders rotate their order every round; the MQTT.js request contender uses the driver's correlation-data strategy (16 bytes from a random pool)",
+      table: printed,
+      cases,
+    },
+    loadBefore,
+  );
+}
+
+/** Child process: `--child <case> <contender> <url>` runs that case once. */
+if (process.argv[2] === '--child') {
+  const [, , , name, contender, url] = process.argv;
+  serveCommands({ measure: () => CASES[name][contender](url) });
+} else {
+  await main();
+  process.exit(0);
+}

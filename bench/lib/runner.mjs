@@ -3,6 +3,7 @@
  * contender, the machine's load, one process per case, result files and the printed (= README) tables.
  */
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { environment } from './measure.mjs';
@@ -110,8 +111,9 @@ export function worker(script, args, { timeoutMs = 180_000, execArgv = ['--expos
     if (!w) return;
     waiting.delete(m.id);
     clearTimeout(w.timer);
-    if (m.error) w.reject(new Error(`${args.join(' ')} ${w.cmd}: ${m.error}`));
-    else w.resolve(m);
+    const { id: _id, error, ...reply } = m;
+    if (error) w.reject(new Error(`${args.join(' ')} ${w.cmd}: ${error}`));
+    else w.resolve(reply);
   });
   void exited.then((code) => {
     for (const w of waiting.values()) w.reject(new Error(`${args.join(' ')} exited (${code}) during ${w.cmd}`));
@@ -175,5 +177,23 @@ export async function windowProfiler() {
       mkdirSync(dir, { recursive: true });
       writeFileSync(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
     },
+  };
+}
+
+/**
+ * Correlation Data as our driver's request() makes it: 16 random bytes cut from a pool refilled by one
+ * randomBytes() call per 256 requests. The MQTT.js request contenders use it too (same strategy both sides).
+ */
+export function correlationPool() {
+  let pool = Buffer.alloc(0);
+  let offset = 0;
+  return () => {
+    if (offset + 16 > pool.length) {
+      pool = randomBytes(4096);
+      offset = 0;
+    }
+    const bytes = pool.subarray(offset, offset + 16);
+    offset += 16;
+    return bytes;
   };
 }

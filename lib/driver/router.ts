@@ -80,7 +80,13 @@ export class Router {
 
   /** Sends the planned SUBSCRIBE packets; the granted codes in the order of the entry's filters. */
   private async sendPlans(entry: Entry, plans: SubscribePlan[]): Promise<number[]> {
-    const granted: number[] = [];
+    // One filter, one packet (most Subscriptions): the SUBACK's codes as they are, no per-plan promises.
+    if (plans.length === 1 && entry.filters.length === 1) {
+      const codes = await this.subscribePacket(entry.filters, entry.options, (plans[0] as SubscribePlan).id);
+      return [codes[0] ?? 0x80];
+    }
+    // sized up front: an array grown by index assignment keeps 17 slots (this one lives as long as the Subscription)
+    const granted = new Array<number>(entry.filters.length).fill(0x80);
     await Promise.all(
       plans.map(async (p) => {
         const filters = p.indexes.map((i) => entry.filters[i] as string);

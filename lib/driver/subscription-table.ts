@@ -21,17 +21,17 @@ export interface TableEntry {
  * (its first plain filter that matches, else its first shared one), so overlapping filters deliver once.
  */
 export class SubscriptionTable<E extends TableEntry> {
-  private readonly all = new Set<E>();
+  /** Every entry, with when it was added: matches are returned in that order. */
+  private readonly all = new Map<E, number>();
   private readonly owners = new Map<string, E[]>();
   /** Identifiers a filter was subscribed with, oldest first; the last is the broker's current one. */
   private readonly idsOf = new Map<string, number[]>();
-  private readonly filtersOf = new Map<number, Set<string>>();
+  // Arrays, not Sets: an identifier has one or a few filters, and a Set per Subscription cost ~150 bytes of heap.
+  private readonly filtersOf = new Map<number, string[]>();
   /** Topic matching without identifiers: entries by exact (wildcard-free, unshared) filter... */
-  private readonly byLiteral = new Map<string, Set<E>>();
+  private readonly byLiteral = new Map<string, E[]>();
   /** ...and the entries with any wildcard or shared filter, matched one by one. */
   private readonly withPatterns = new Set<E>();
-  /** When each entry was added: matches are returned in that order. */
-  private readonly addedAt = new Map<E, number>();
   private added = 0;
   private nextId = 1;
 
@@ -48,20 +48,26 @@ export class SubscriptionTable<E extends TableEntry> {
 
   /** Records an entry whose SUBSCRIBE packets (from `plan`) were granted. */
   add(entry: E, plans: readonly SubscribePlan[]): void {
-    this.all.add(entry);
-    if (!this.addedAt.has(entry)) this.addedAt.set(entry, this.added++);
+    if (!this.all.has(entry)) this.all.set(entry, this.added++);
     for (const f of entry.filters) {
       if (!isLiteral(f)) this.withPatterns.add(entry);
-      else this.byLiteral.set(f, (this.byLiteral.get(f) ?? new Set<E>()).add(entry));
+      else {
+        const list = this.byLiteral.get(f);
+        if (!list) this.byLiteral.set(f, [entry]);
+        else if (!list.includes(entry)) this.byLiteral.set(f, list.concat(entry));
+      }
     }
     for (const p of plans) {
       for (const i of p.indexes) {
         const f = entry.filters[i] as string;
-        this.owners.set(f, [...(this.owners.get(f) ?? []), entry]);
-        this.idsOf.set(f, [...(this.idsOf.get(f) ?? []), p.id]);
-        const set = this.filtersOf.get(p.id) ?? new Set<string>();
-        set.add(f);
-        this.filtersOf.set(p.id, set);
+        // concat / one-element literals: exactly sized arrays (a spread grows one to 17 slots, ~150 bytes)
+        const owners = this.owners.get(f);
+        this.owners.set(f, owners ? owners.concat(entry) : [entry]);
+        const ids = this.idsOf.get(f);
+        this.idsOf.set(f, ids ? ids.concat(p.id) : [p.id]);
+        const list = this.filtersOf.get(p.id);
+        if (!list) this.filtersOf.set(p.id, [f]);
+        else if (!list.includes(f)) this.filtersOf.set(p.id, list.concat(f));
       }
     }
   }
@@ -69,11 +75,12 @@ export class SubscriptionTable<E extends TableEntry> {
   /** Forgets an entry; returns the filters no other entry holds any more (to UNSUBSCRIBE). */
   remove(entry: E): string[] {
     if (!this.all.delete(entry)) return [];
-    this.addedAt.delete(entry);
     this.withPatterns.delete(entry);
     for (const f of entry.filters) {
-      const set = this.byLiteral.get(f);
-      if (set?.delete(entry) && set.size === 0) this.byLiteral.delete(f);
+      const list = this.byLiteral.get(f);
+      const at = list?.indexOf(entry) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      if (list?.length === 0) this.byLiteral.delete(f);
     }
     const gone: string[] = [];
     for (const f of new Set(entry.filters)) {
@@ -85,9 +92,10 @@ export class SubscriptionTable<E extends TableEntry> {
       if (!this.owners.delete(f)) continue;
       gone.push(f);
       for (const id of this.idsOf.get(f) ?? []) {
-        const set = this.filtersOf.get(id);
-        set?.delete(f);
-        if (set?.size === 0) this.filtersOf.delete(id);
+        const list = this.filtersOf.get(id);
+        const at = list?.indexOf(f) ?? -1;
+        if (at >= 0) list!.splice(at, 1);
+        if (list?.length === 0) this.filtersOf.delete(id);
       }
       this.idsOf.delete(f);
     }
@@ -96,7 +104,7 @@ export class SubscriptionTable<E extends TableEntry> {
 
   /** Every entry, each once. */
   entries(): E[] {
-    return [...this.all];
+    return [...this.all.keys()];
   }
 
   /** The packets that re-create every broker subscription with its current identifier (session lost). */
@@ -139,9 +147,9 @@ export class SubscriptionTable<E extends TableEntry> {
     const exact = this.byLiteral.get(topic);
     const out: E[] = exact ? [...exact] : [];
     for (const e of this.withPatterns) {
-      if (!exact?.has(e) && e.filters.some((f) => topicMatches(f, topic))) out.push(e);
+      if (!exact?.includes(e) && e.filters.some((f) => topicMatches(f, topic))) out.push(e);
     }
-    if (out.length > 1) out.sort((x, y) => (this.addedAt.get(x) as number) - (this.addedAt.get(y) as number));
+    if (out.length > 1) out.sort((x, y) => (this.all.get(x) as number) - (this.all.get(y) as number));
     return out;
   }
 
@@ -149,7 +157,6 @@ export class SubscriptionTable<E extends TableEntry> {
     this.all.clear();
     this.byLiteral.clear();
     this.withPatterns.clear();
-    this.addedAt.clear();
     this.owners.clear();
     this.idsOf.clear();
     this.filtersOf.clear();

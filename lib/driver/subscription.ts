@@ -1,6 +1,9 @@
 import { Fifo } from './fifo.js';
 import type { MqttMessage, Subscription } from './types.js';
 
+/** `granted` until the SUBACK: one shared empty array. */
+const NONE_GRANTED: readonly number[] = Object.freeze([]);
+
 /**
  * A Subscription's bounded queue. Backpressure policy: when `bufferSize` messages wait unread, QoS 1/2
  * messages are still queued but NOT acknowledged until read, so our Receive Maximum makes the broker stop
@@ -8,11 +11,13 @@ import type { MqttMessage, Subscription } from './types.js';
  */
 export class MessageSubscription implements Subscription {
   readonly filters: readonly string[];
-  granted: readonly number[] = [];
+  granted: readonly number[] = NONE_GRANTED;
   readonly subscriptionIdentifier?: number;
   dropped = 0;
-  private readonly queue = new Fifo<MqttMessage>();
-  private readonly waiters: ((r: IteratorResult<MqttMessage>) => void)[] = [];
+  // Allocated on first use: gateways hold thousands of idle Subscriptions (one per device), and an empty queue
+  // and waiter list per Subscription were most of an idle one's heap.
+  private pending: Fifo<MqttMessage> | undefined;
+  private readers: ((r: IteratorResult<MqttMessage>) => void)[] | undefined;
   private ended = false;
 
   constructor(
@@ -30,16 +35,28 @@ export class MessageSubscription implements Subscription {
     return this.ended;
   }
 
+  /** Messages received and not yet read. */
+  private get queue(): Fifo<MqttMessage> {
+    this.pending ??= new Fifo<MqttMessage>();
+    return this.pending;
+  }
+
+  /** Readers waiting in `next()` for a message. */
+  private get waiters(): ((r: IteratorResult<MqttMessage>) => void)[] {
+    this.readers ??= [];
+    return this.readers;
+  }
+
   /** Returns false when a QoS 0 message was dropped because the buffer is full. */
   push(message: MqttMessage): boolean {
     if (this.ended) return false;
-    const waiter = this.waiters.shift();
+    const waiter = this.readers?.shift();
     if (waiter) {
       this.onRead(message);
       waiter({ value: message, done: false });
       return true;
     }
-    if (this.queue.length >= this.bufferSize && message.qos === 0) {
+    if ((this.pending?.length ?? 0) >= this.bufferSize && message.qos === 0) {
       this.dropped++;
       return false;
     }
@@ -49,7 +66,9 @@ export class MessageSubscription implements Subscription {
 
   end(): void {
     this.ended = true;
-    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    const readers = this.readers;
+    this.readers = undefined;
+    for (const w of readers ?? []) w({ value: undefined, done: true });
   }
 
   async unsubscribe(): Promise<void> {
@@ -65,7 +84,7 @@ export class MessageSubscription implements Subscription {
   [Symbol.asyncIterator](): AsyncIterator<MqttMessage> {
     return {
       next: () => {
-        const m = this.queue.shift();
+        const m = this.pending?.shift();
         if (m) {
           this.onRead(m);
           return Promise.resolve({ value: m, done: false });
