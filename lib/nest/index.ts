@@ -10,6 +10,12 @@ export {
 } from './context/mqtt-async.context.js';
 export { TopicParam } from './decorators/topic-param.decorator.js';
 export { MqttAsyncError } from './errors.js';
+export {
+  DEFAULT_HEALTH_TIMEOUT,
+  MqttAsyncHealthIndicator,
+  type MqttAsyncHealthOptions,
+  type MqttAsyncHealthResult,
+} from './health/health.indicator.js';
 export { DEFAULT_MAXIMUM_PACKET_SIZE } from './limits.js';
 export type {
   HandlerAckMode,

@@ -282,7 +282,9 @@ export class MemoryBroker {
       client.emitError(`Subscription buffer full: QoS 0 message on ${message.topic} dropped`);
       return;
     }
-    if (client.tracked) this.observer.delivered?.(client, message);
+    // Only handler subscriptions (the server subscribes them with manual acks) are waited for by settling; an
+    // auto-acked one (request replies, the health indicator's responder) has no handler to report it handled.
+    if (client.tracked && sub.options.ack === 'manual') this.observer.delivered?.(client, message);
   }
 
   /** Builds the message a subscriber receives; QoS 1/2 ones are tracked until acknowledged. */

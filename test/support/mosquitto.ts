@@ -88,9 +88,9 @@ export interface MosquittoHandle {
   stop(): Promise<void>;
   /**
    * Stops the broker (SIGTERM, so persistence is written) and starts it again on the same port and files,
-   * `downFor` ms later (default at once).
+   * `downFor` ms later (default at once); `whileDown` runs in between (e.g. to check what clients see meanwhile).
    */
-  restart(options?: { downFor?: number }): Promise<void>;
+  restart(options?: { downFor?: number; whileDown?: () => Promise<void> }): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -176,11 +176,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       await kill(child);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
-    async restart({ downFor = 0 }: { downFor?: number } = {}) {
+    async restart({ downFor = 0, whileDown }: { downFor?: number; whileDown?: () => Promise<void> } = {}) {
       if (stopped) throw new Error('mosquitto was stopped');
       await kill(child);
       // An outage of a chosen length (the port stays closed meanwhile: connection attempts are refused).
       if (downFor > 0) await new Promise((resolve) => setTimeout(resolve, downFor));
+      await whileDown?.();
       child = await spawnBroker(conf, port);
     },
   };

@@ -10,6 +10,7 @@ import type {
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
 import { redactUrl } from '../../driver/index.js';
+import { listeningServers } from '../health/listening.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
@@ -134,6 +135,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
     this._status$.next(client.status);
     this.consumeAll();
+    listeningServers.add(this);
   }
 
   /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
@@ -269,6 +271,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   }
 
   private async shutdown(): Promise<void> {
+    listeningServers.delete(this);
     this.stopConsuming();
     await this.stopped;
     const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
