@@ -50,6 +50,7 @@ export {
   TEXT_CONTENT_TYPE,
 } from './serialization/index.js';
 export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
+export { MqttAsyncServerClosingError } from './server/replies.js';
 export {
   DEFAULT_SERVER_CONNECT_ATTEMPTS,
   type MessageHandledEvent,

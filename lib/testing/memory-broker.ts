@@ -315,12 +315,17 @@ export class MemoryBroker {
         dup,
         properties,
         protocolVersion: session.protocolVersion,
-        ...(qos > 0 ? { packetId: (this.lastPacketId = (this.lastPacketId % 65535) + 1) } : {}),
+        ...(qos > 0 ? { packetId: this.nextPacketId() } : {}),
       },
       publish,
     );
     if (track) this.deliveries.track(client, [message]);
     return message;
+  }
+
+  private nextPacketId(): number {
+    this.lastPacketId = (this.lastPacketId % 65535) + 1;
+    return this.lastPacketId;
   }
 
   /** QoS 1/2 deliveries not yet acknowledged, oldest first. */

@@ -70,6 +70,8 @@ export interface DispatcherHost {
   readonly logger: LoggerService;
   client(): MqttDriverClient;
   toObservable(result: unknown): Observable<unknown>;
+  /** Aborts when the server starts closing: Observable results are unsubscribed then. */
+  readonly closing: AbortSignal;
 }
 
 /**
@@ -223,6 +225,7 @@ export class MessageDispatcher {
         await this.publishReply(reply, message, packet);
       },
       onError,
+      this.host.closing,
     );
   }
 
@@ -230,7 +233,11 @@ export class MessageDispatcher {
     const ctx = this.context(entry, message, ticket);
     try {
       const result = await entry.handler(data, ctx);
-      if (isObservable(result)) await settleObservable(result);
+      if (isObservable(result) && (await settleObservable(result, this.host.closing)) === 'closed') {
+        this.host.logger.warn?.(
+          `@EventPattern('${entry.route.pattern}') on '${message.topic}': its Observable was unsubscribed by close()`,
+        );
+      }
     } catch (err) {
       errors.push(err);
       this.host.logger.error(`@EventPattern('${entry.route.pattern}') failed on '${message.topic}': ${describe(err)}`);

@@ -78,6 +78,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private lastError: Error | undefined;
   /** Why the transport stopped on its own (status `closed` without `close()`): reconnecting gave up. */
   closeCause: Error | undefined;
+  /** Aborted when `close()` starts: running reply streams (Observables) are unsubscribed then. */
+  private closeSignal = new AbortController();
   private stopConsuming: () => void = () => {};
   private stopped: Promise<void> = Promise.resolve();
   private readonly dispatcher: MessageDispatcher;
@@ -97,6 +99,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       logger: this.logger,
       client: () => this.publisher.wrap(this.unwrap()),
       toObservable: (result) => this.transformToObservable(result),
+      get closing() {
+        return self.closeSignal.signal;
+      },
     });
   }
 
@@ -112,6 +117,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
 
   private async start(): Promise<void> {
     this.closing = undefined;
+    this.closeSignal = new AbortController();
     this.router = new MqttAsyncRouter<MessageHandler>();
     for (const [pattern, handler] of this.getHandlers()) {
       const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
@@ -264,6 +270,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   /**
    * Stops taking messages, waits up to `shutdownTimeout` ms for running handlers (their replies and acks are
    * sent), then disconnects. Messages not yet taken stay unacknowledged, so the broker redelivers them.
+   * Observable results are not waited for: their streams are unsubscribed at once, a requester gets a final
+   * `MqttAsyncServerClosingError` reply (so a handler whose Observable never completes does not hold `close()`
+   * for `shutdownTimeout`); Promise handlers still drain.
    */
   async close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -273,6 +282,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private async shutdown(): Promise<void> {
     listeningServers.delete(this);
     this.stopConsuming();
+    this.closeSignal.abort();
     await this.stopped;
     const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     let timer: NodeJS.Timeout | undefined;

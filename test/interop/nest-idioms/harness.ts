@@ -9,7 +9,7 @@ import { type HttpResult, httpOf, type IdiomMode, type RunningIdiomBroker, type 
 export interface IdiomApp {
   app: INestApplication;
   client: ClientProxy;
-  post(path: string, body?: unknown): Promise<HttpResult>;
+  post(path: string, body?: unknown, method?: 'GET' | 'POST'): Promise<HttpResult>;
   close(): Promise<void>;
 }
 

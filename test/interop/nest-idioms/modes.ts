@@ -11,6 +11,8 @@ import { hasMosquitto, startMosquitto } from '../../support/mosquitto.js';
 export interface ServerSettings {
   /** Built-in: `options.subscribeOptions.qos`. Ours: the server-wide handler default `qos`. */
   qos?: 0 | 1 | 2;
+  /** Ours only (the built-in closes at once): how long `close()` may wait for running handlers. */
+  shutdownTimeout?: number;
 }
 
 /** A broker the mode runs on: its URL and how to stop it, plus a connector when it lives in memory. */
@@ -51,11 +53,12 @@ async function memory(protocolVersion: 4 | 5): Promise<RunningIdiomBroker> {
 }
 
 function ourServer(protocolVersion: 4 | 5) {
-  return (broker: RunningIdiomBroker, _settings: ServerSettings = {}): MicroserviceOptions => ({
+  return (broker: RunningIdiomBroker, settings: ServerSettings = {}): MicroserviceOptions => ({
     strategy: new ServerMqttAsync({
       url: broker.url,
       protocolVersion,
       // TODO(#6) server-wide handler defaults: qos
+      ...(settings.shutdownTimeout !== undefined ? { shutdownTimeout: settings.shutdownTimeout } : {}),
       ...(broker.connector ? { connector: broker.connector } : {}),
     }),
   });
@@ -147,14 +150,17 @@ export interface HttpResult {
 }
 
 /** Starts the app's HTTP side on a free loopback port; returns a `post(path, json)` against it. */
-export async function httpOf(app: INestApplication): Promise<(path: string, body?: unknown) => Promise<HttpResult>> {
+export async function httpOf(
+  app: INestApplication,
+): Promise<(path: string, body?: unknown, method?: 'GET' | 'POST') => Promise<HttpResult>> {
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
-  return async (path, body) => {
+  return async (path, body, method = 'POST') => {
     const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body ?? {}),
+      method,
+      ...(method === 'POST'
+        ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }
+        : {}),
     });
     return { status: res.status, body: await res.text() };
   };
