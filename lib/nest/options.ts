@@ -19,6 +19,9 @@ export interface MqttAsyncTransportOptions extends MqttClientOptions {
 
 export type HandlerAckMode = 'auto' | 'after' | 'manual';
 
+/** What happens to a manual-ack message still unsettled after `ackTimeout`: a WARN only, or a WARN and a nack. */
+export type AckTimeoutAction = 'warn' | 'nack';
+
 /** Per-handler options, given as the second argument of `@MessagePattern` / `@EventPattern` (Nest `extras`). */
 export interface MqttAsyncHandlerOptions {
   qos?: QoS;
@@ -30,6 +33,13 @@ export interface MqttAsyncHandlerOptions {
   ack?: HandlerAckMode;
   noLocal?: boolean;
   retainHandling?: RetainHandling;
+  /**
+   * `ack: 'manual'`: milliseconds a received message may stay unsettled before a WARN names its topic, its age
+   * and the acks waiting behind it (default: the server's `ackTimeout`, 30_000; 0 turns the watch off).
+   */
+  ackTimeout?: number;
+  /** After `ackTimeout`: `'warn'` (default) keeps waiting for `ctx.ack()`; `'nack'` settles it (0x80 on MQTT 5). */
+  onAckTimeout?: AckTimeoutAction;
 }
 
 export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions {
@@ -37,6 +47,10 @@ export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions {
   deadLetterTopic?: string;
   /** Milliseconds `close()` waits for running handlers before disconnecting (default 10_000). */
   shutdownTimeout?: number;
+  /** Default `ackTimeout` of `ack: 'manual'` handlers in ms (default 30_000; 0 turns the watch off). */
+  ackTimeout?: number;
+  /** Default `onAckTimeout` of `ack: 'manual'` handlers (default `'warn'`). */
+  onAckTimeout?: AckTimeoutAction;
   /**
    * Topic filters a `@MessagePattern` may reply to (the request's MQTT 5 Response Topic); a request whose Response
    * Topic matches none is not run and gets no reply (a rate-limited warning is logged). Default: any topic except

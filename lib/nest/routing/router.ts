@@ -1,5 +1,5 @@
 import { parseSharedFilter, type QoS, type RetainHandling } from '../../driver/index.js';
-import type { HandlerAckMode, MqttAsyncHandlerOptions } from '../options.js';
+import type { AckTimeoutAction, HandlerAckMode, MqttAsyncHandlerOptions } from '../options.js';
 import {
   compareSpecificity,
   MqttAsyncPatternError,
@@ -17,6 +17,9 @@ export interface ResolvedHandlerOptions {
   ack: HandlerAckMode;
   noLocal?: boolean;
   retainHandling?: RetainHandling;
+  /** Unset: the server's default. */
+  ackTimeout?: number;
+  onAckTimeout?: AckTimeoutAction;
 }
 
 /** One registered handler and where it listens. */
@@ -61,7 +64,15 @@ export function resolveHandlerOptions(
   if (e.shared !== undefined && (e.shared.length === 0 || /[/+#]/.test(e.shared))) {
     fail(`shared group '${e.shared}' must be non-empty without '/', '+' or '#'`);
   }
+  if (e.ackTimeout !== undefined && !(Number.isFinite(e.ackTimeout) && e.ackTimeout >= 0)) {
+    fail(`ackTimeout must be a number of ms >= 0, got ${String(e.ackTimeout)}`);
+  }
+  if (e.onAckTimeout !== undefined && e.onAckTimeout !== 'warn' && e.onAckTimeout !== 'nack') {
+    fail(`onAckTimeout must be 'warn' or 'nack'`);
+  }
   const resolved: ResolvedHandlerOptions = { qos, concurrency, ack };
+  if (e.ackTimeout !== undefined) resolved.ackTimeout = e.ackTimeout;
+  if (e.onAckTimeout !== undefined) resolved.onAckTimeout = e.onAckTimeout;
   if (e.shared !== undefined) resolved.shared = e.shared;
   if (e.noLocal !== undefined) resolved.noLocal = e.noLocal;
   if (e.retainHandling !== undefined) resolved.retainHandling = e.retainHandling;
@@ -69,7 +80,16 @@ export function resolveHandlerOptions(
 }
 
 function groupKey(o: ResolvedHandlerOptions): string {
-  return JSON.stringify([o.qos, o.shared ?? null, o.concurrency, o.ack, o.noLocal ?? null, o.retainHandling ?? null]);
+  return JSON.stringify([
+    o.qos,
+    o.shared ?? null,
+    o.concurrency,
+    o.ack,
+    o.noLocal ?? null,
+    o.retainHandling ?? null,
+    o.ackTimeout ?? null,
+    o.onAckTimeout ?? null,
+  ]);
 }
 
 /**

@@ -16,6 +16,7 @@ import type { MqttAsyncServerOptions } from '../options.js';
 import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
 import { AckSequencer, type AckTicket } from './ack-sequencer.js';
+import { ackWatch } from './ack-watch.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
@@ -228,15 +229,22 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private async consume(group: SubscriptionGroup<MessageHandler>, sub: Subscription, stop: StopSignal) {
     const iterator = sub[Symbol.asyncIterator]();
     const slots = new Semaphore(group.options.concurrency);
-    const sequencer = new AckSequencer((err) => this.logger.error(`Ack failed: ${describe(err)}`));
-    for (;;) {
-      if (!slots.tryAcquire() && (await stop.race(slots.acquire())) === 'stop') return;
-      const next = await stop.race(iterator.next());
-      if (next === 'stop' || next.done) {
-        slots.release();
-        return;
+    const sequencer = new AckSequencer(
+      (err) => this.logger.error(`Ack failed: ${describe(err)}`),
+      ackWatch(group.options, this.options, this.logger),
+    );
+    try {
+      for (;;) {
+        if (!slots.tryAcquire() && (await stop.race(slots.acquire())) === 'stop') return;
+        const next = await stop.race(iterator.next());
+        if (next === 'stop' || next.done) {
+          slots.release();
+          return;
+        }
+        this.handle(group, next.value, sequencer.enqueue(next.value), slots);
       }
-      this.handle(group, next.value, sequencer.enqueue(next.value), slots);
+    } finally {
+      sequencer.dispose();
     }
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { MqttMessage } from '../../../lib/driver/index.js';
 import { AckSequencer } from '../../../lib/nest/server/ack-sequencer.js';
 
@@ -47,5 +47,67 @@ describe('AckSequencer', () => {
     expect(a.settled).toBe(false);
     expect(log).toEqual([]);
     expect(seq.pending).toBe(2);
+  });
+});
+
+describe('AckSequencer ack watch (ackTimeout / onAckTimeout)', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  function watched(action: 'warn' | 'nack') {
+    jest.useFakeTimers();
+    const log: string[] = [];
+    const reports: string[] = [];
+    const seq = new AckSequencer(() => undefined, {
+      timeout: 1000,
+      action,
+      report: (m, age, behind) => reports.push(`${m.topic} ${age} ${behind}`),
+    });
+    return { log, reports, seq };
+  }
+
+  it("'warn' reports the oldest unsettled message once, with its age and the acks behind it, and keeps waiting", async () => {
+    const { log, reports, seq } = watched('warn');
+    const a = seq.enqueue(message('a', log));
+    jest.advanceTimersByTime(400);
+    const b = seq.enqueue(message('b', log));
+    void b.ack();
+    jest.advanceTimersByTime(599);
+    expect(reports).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(reports).toEqual(['a 1000 1']);
+    jest.advanceTimersByTime(10_000);
+    expect(reports).toHaveLength(1);
+    expect(log).toEqual([]);
+    // The head settles late: both acks leave, and the next message is watched from its own receipt.
+    await a.ack();
+    expect(log).toEqual(['ack a', 'ack b']);
+    seq.enqueue(message('c', log));
+    jest.advanceTimersByTime(1000);
+    expect(reports).toEqual(['a 1000 1', 'c 1000 0']);
+  });
+
+  it("'nack' settles the stuck message with 0x80 so the acks behind it leave; the next stuck one is next", () => {
+    const { log, reports, seq } = watched('nack');
+    seq.enqueue(message('a', log));
+    const b = seq.enqueue(message('b', log));
+    seq.enqueue(message('c', log));
+    void b.ack();
+    jest.advanceTimersByTime(1000);
+    expect(reports).toEqual(['a 1000 2']);
+    expect(log).toEqual(['nack a 128', 'ack b']);
+    jest.advanceTimersByTime(1); // c is overdue already: reported on the next timer turn
+    expect(reports).toEqual(['a 1000 2', 'c 1001 0']);
+    expect(log).toEqual(['nack a 128', 'ack b', 'nack c 128']);
+  });
+
+  it('a message settled in time is never reported; dispose() stops the watch', () => {
+    const { log, reports, seq } = watched('warn');
+    void seq.enqueue(message('a', log)).ack();
+    seq.enqueue(message('b', log));
+    seq.dispose();
+    jest.advanceTimersByTime(5000);
+    expect(reports).toEqual([]);
   });
 });
