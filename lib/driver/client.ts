@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodePacket, publishPacketSize } from './codec/index.js';
-import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
+import type {
+  ConnackProperties,
+  Packet,
+  ProtocolVersion,
+  PublishPacket,
+  PublishProperties,
+  QoS,
+} from './codec/packets.js';
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
 import { DEFAULT_MAX_USER_PROPERTIES, InboundMessage } from './message.js';
@@ -26,6 +33,18 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
+
+/**
+ * The properties of a client PUBLISH: a Subscription Identifier is one the server puts on what it delivers, and a
+ * client MUST NOT send it (MQTT-3.3.4-6). It is stripped, not refused, so republishing a received message with its
+ * properties (a forwarder, a responder echoing them) just works. Every other PUBLISH property is one a client may
+ * send.
+ */
+function clientPublishProperties(properties: PublishProperties | undefined): PublishProperties | undefined {
+  if (properties?.subscriptionIdentifier === undefined) return properties;
+  const { subscriptionIdentifier: _, ...rest } = properties;
+  return rest;
+}
 
 /** Outgoing QoS 1/2 in flight on MQTT 3.1.1, where the server cannot tell us its limit (mosquitto's default). */
 const V4_IN_FLIGHT = 20;
@@ -152,8 +171,11 @@ export class MqttClient implements MqttDriverClient {
           : Buffer.isBuffer(payload)
             ? payload
             : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-      properties: this.protocolVersion === 5 ? options.properties : undefined,
+      properties: this.protocolVersion === 5 ? clientPublishProperties(options.properties) : undefined,
     };
+    const responseTopic = packet.properties?.responseTopic;
+    // MQTT-3.3.2-14: a Response Topic is a topic name, never a filter.
+    if (responseTopic !== undefined) validateTopicName(responseTopic, 'Response Topic');
     this.checkServerLimits(packet);
     if (qos > 0) return this.outbound.submit(packet, this.currentStatus === 'connected');
     if (this.currentStatus !== 'connected')

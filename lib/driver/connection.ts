@@ -36,7 +36,8 @@ export class Connection {
 
   write(bytes: Buffer, callback?: (err?: Error | null) => void): boolean {
     const s = this.stream;
-    if (!s || this.client.status !== 'connected') {
+    // After DISCONNECT nothing else may be written (MQTT-3.14.4-1): `closing` is set before it is queued.
+    if (!s || this.closing || this.client.status !== 'connected') {
       callback?.(new MqttDisconnectedError('Not connected'));
       return false;
     }
@@ -134,7 +135,7 @@ export class Connection {
               this.startKeepalive(p);
               this.client.onConnected(p.sessionPresent, p.properties);
               resolve(p);
-            } else this.client.onPacket(p);
+            } else if (!this.closing) this.client.onPacket(p);
           }
         } catch (err) {
           if (connected) this.onProtocolError(stream, err as Error);
@@ -142,9 +143,7 @@ export class Connection {
         }
       });
       stream.on('error', (err) => (connected ? this.client.fail(err) : fail(connectErrorFrom(err, this.client.url))));
-      stream.on('close', () =>
-        connected ? this.onClose(stream) : fail(new MqttConnectError('Connection closed before CONNACK')),
-      );
+      stream.on('close', () => (connected ? this.onClose(stream) : fail(closedBeforeConnack(this.client))));
       this.buildConnect().then((p) => stream.write(encodePacket(p, this.client.protocolVersion)), fail);
     });
   }
@@ -156,7 +155,9 @@ export class Connection {
     const up = o.userProperties;
     const userProperties: UserProperty[] | undefined =
       up === undefined ? undefined : Array.isArray(up) ? up : Object.entries(up);
-    const first = this.lastReceived === 0;
+    // A reconnect resumes the session, except on 3.1.1 without a client id: the broker made one up for a clean
+    // session and forgot it, and CleanSession 0 with an empty ClientId is forbidden there (MQTT-3.1.3-7).
+    const first = this.lastReceived === 0 || (!v5 && this.client.clientId === '');
     return {
       type: 'connect',
       protocolVersion: this.client.protocolVersion,
@@ -267,7 +268,11 @@ export class Connection {
     });
   }
 
-  /** Sends DISCONNECT if connected and closes the stream. */
+  /**
+   * Sends DISCONNECT if connected and closes the stream. From the moment DISCONNECT is queued nothing else is
+   * written (MQTT-3.14.4-1) and what arrives is not processed: no ack, ping, PUBREL/PUBCOMP or publish follows it,
+   * and the status is `disconnected` at once (so publish/subscribe called now fail or wait for the final reject).
+   */
   async close(o: DisconnectOptions): Promise<void> {
     this.closing = true;
     clearTimeout(this.timer);
@@ -290,8 +295,21 @@ export class Connection {
         s.end();
         setTimeout(() => s.destroy(), 1000).unref();
       });
+      this.client.setStatus('disconnected');
     });
   }
+}
+
+/**
+ * The link closed before CONNACK. Brokers without MQTT 5 (RabbitMQ 3.x, older ones) drop a v5 CONNECT without a
+ * word instead of answering 0x84, so on v5 the error says what to try.
+ */
+function closedBeforeConnack(client: MqttClient): MqttConnectError {
+  if (client.protocolVersion !== 5) return new MqttConnectError('Connection closed before CONNACK');
+  return new MqttConnectError(
+    'Connection closed before CONNACK: the broker may not support MQTT 5 (it dropped the v5 CONNECT); ' +
+      'try protocolVersion: 4',
+  );
 }
 
 function isPermanent(code: number): boolean {

@@ -46,13 +46,31 @@ export class Router {
       (m) => this.onRead(options, m),
     );
     const entry: Entry = { sub, options, filters: sub.filters };
-    sub.granted = await this.sendPlans(entry, plans);
+    // Routed to from the moment its SUBSCRIBE is written: a broker may send matching PUBLISHes (retained ones)
+    // before the SUBACK (3.8.4), without identifiers (3.1.1) or with an identifier an older Subscription of the
+    // same filter had; the table then matches it like any other Subscription, so it gets each message once.
+    this.table.add(entry, plans);
+    try {
+      sub.granted = await this.sendPlans(entry, plans);
+    } catch (err) {
+      this.abandon(entry);
+      throw err;
+    }
     if (sub.granted.some((c) => c >= 0x80)) {
+      this.abandon(entry);
       throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, sub.granted);
     }
-    this.table.add(entry, plans);
     this.drainUnrouted(entry);
     return sub;
+  }
+
+  /**
+   * A SUBSCRIBE that failed (refused, or the link was lost before SUBACK): the application never gets the
+   * Subscription, so what was routed to it before the SUBACK is acknowledged and dropped. No UNSUBSCRIBE is sent.
+   */
+  private abandon(entry: Entry): void {
+    this.table.remove(entry);
+    entry.sub.discard();
   }
 
   private onRead(options: SubscribeOptions, m: unknown): void {

@@ -64,6 +64,12 @@ export class MessageSubscription implements Subscription {
     return true;
   }
 
+  /** Ends the Subscription and acknowledges what it had queued unread (its SUBSCRIBE failed; see Router). */
+  discard(): void {
+    this.end();
+    for (let m = this.queue.shift(); m; m = this.queue.shift()) void m.ack();
+  }
+
   end(): void {
     this.ended = true;
     const readers = this.readers;

@@ -21,11 +21,11 @@ function checkCommon(kind: string, value: string): void {
  * Checks a topic name for PUBLISH: non-empty, no wildcards, no U+0000, at most 65,535 UTF-8 bytes.
  * @throws MqttInvalidTopicError
  */
-export function validateTopicName(topic: string): void {
-  checkCommon('Topic name', topic);
+export function validateTopicName(topic: string, what = 'Topic name'): void {
+  checkCommon(what, topic);
   if (topic.includes('+') || topic.includes('#')) {
     throw new MqttInvalidTopicError(
-      `Topic name '${topic}' contains a wildcard (+ or #); wildcards are only allowed in subscription filters`,
+      `${what} '${topic}' contains a wildcard (+ or #); wildcards are only allowed in subscription filters`,
     );
   }
 }

@@ -79,8 +79,20 @@ export class Outbound {
 
   onPuback(packetId: number, reasonCode = 0, properties?: AckProperties): void {
     const e = this.inFlight.get(packetId);
-    if (e?.packet.qos !== 1) return;
+    if (e === undefined || e.stage !== 'publish') return;
     this.finish(packetId);
+    if (e.packet.qos === 2) {
+      // RabbitMQ's MQTT plugin (3.x) takes a QoS 2 PUBLISH as QoS 1 and answers PUBACK: the exchange is over
+      // (the id is free) but exactly-once was not given. Reject, so nobody relies on it; retrying duplicates.
+      e.reject(
+        new MqttPublishError(
+          `The broker answered a QoS 2 publish to ${e.packet.topic} with PUBACK: it does not complete QoS 2 ` +
+            'flows (RabbitMQ takes QoS 2 as QoS 1). The message was accepted at QoS 1 (at least once), so a ' +
+            'retry may duplicate it; publish with qos: 1 to this broker',
+        ),
+      );
+      return;
+    }
     if (reasonCode >= 0x80)
       e.reject(new MqttPublishError(`Broker refused publish to ${e.packet.topic}`, { reasonCode }));
     else e.resolve({ packetId, reasonCode, properties });

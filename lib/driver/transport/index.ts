@@ -21,6 +21,13 @@ export function validateConnectOptions(url: URL, options: MqttClientOptions): vo
   if (options.auth && options.protocolVersion === 4) {
     throw new MqttConnectError('Enhanced authentication (options.auth) needs MQTT 5: set protocolVersion: 5');
   }
+  if (options.protocolVersion === 4 && !options.clientId && options.cleanStart === false) {
+    throw new MqttConnectError(
+      'MQTT 3.1.1 requires CleanSession 1 with an empty client identifier (MQTT-3.1.3-7): give a clientId to ' +
+        'resume a session, or use cleanStart: true',
+      { reasonCode: 2, protocolVersion: 4 },
+    );
+  }
 }
 
 /**
