@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodePacket, publishPacketSize } from './codec/index.js';
-import type {
-  ConnackProperties,
-  Packet,
-  ProtocolVersion,
-  PublishPacket,
-  PublishProperties,
-  QoS,
-} from './codec/packets.js';
+import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
 import { DEFAULT_MAX_USER_PROPERTIES, InboundMessage } from './message.js';
 import { Pings } from './ping.js';
+import { clientPublishProperties } from './publish-properties.js';
 import { Requests } from './request.js';
 import { Router } from './router.js';
 import { InboundAcks } from './session/inbound.js';
@@ -33,18 +27,6 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
-
-/**
- * The properties of a client PUBLISH: a Subscription Identifier is one the server puts on what it delivers, and a
- * client MUST NOT send it (MQTT-3.3.4-6). It is stripped, not refused, so republishing a received message with its
- * properties (a forwarder, a responder echoing them) just works. Every other PUBLISH property is one a client may
- * send.
- */
-function clientPublishProperties(properties: PublishProperties | undefined): PublishProperties | undefined {
-  if (properties?.subscriptionIdentifier === undefined) return properties;
-  const { subscriptionIdentifier: _, ...rest } = properties;
-  return rest;
-}
 
 /** Outgoing QoS 1/2 in flight on MQTT 3.1.1, where the server cannot tell us its limit (mosquitto's default). */
 const V4_IN_FLIGHT = 20;
@@ -173,9 +155,6 @@ export class MqttClient implements MqttDriverClient {
             : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
       properties: this.protocolVersion === 5 ? clientPublishProperties(options.properties) : undefined,
     };
-    const responseTopic = packet.properties?.responseTopic;
-    // MQTT-3.3.2-14: a Response Topic is a topic name, never a filter.
-    if (responseTopic !== undefined) validateTopicName(responseTopic, 'Response Topic');
     this.checkServerLimits(packet);
     if (qos > 0) return this.outbound.submit(packet, this.currentStatus === 'connected');
     if (this.currentStatus !== 'connected')
@@ -253,7 +232,10 @@ export class MqttClient implements MqttDriverClient {
   /**
    * Sends DISCONNECT (when connected; MQTT 5 with `reasonCode`, `sessionExpiryInterval` and `reasonString`),
    * closes, and rejects everything pending. Idempotent: later and concurrent calls share the first one's close
-   * (one DISCONNECT on the wire).
+   * (one DISCONNECT on the wire). From the moment DISCONNECT is queued (synchronously, in this call) the status is
+   * `disconnected` and nothing else is written (MQTT-3.14.4-1): publishes, SUBSCRIBEs and requests made or
+   * unconfirmed then reject with `MqttDisconnectedError`, acks are not sent (the broker redelivers those messages
+   * to a resumed session) and packets still arriving are not processed.
    * Rejects before any I/O, leaving the client connected, with `MqttError` (0x82) when `sessionExpiryInterval` is
    * non-zero but the connection was made with a zero Session Expiry Interval — MQTT 5 (3.14.2.2.2) makes that a
    * protocol error, so the broker would not take the DISCONNECT as a normal one (and would publish the will).

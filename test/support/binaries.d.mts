@@ -8,7 +8,9 @@ export type BinaryName =
   | 'mosquitto_rr'
   | 'mosquitto_passwd'
   | 'openssl'
-  | 'chromium';
+  | 'chromium'
+  | 'rabbitmq-server'
+  | 'epmd';
 
 /** True when HIDE_BROKERS is set: every broker (and its tools) counts as absent. */
 export const brokersHidden: boolean;

@@ -10,7 +10,7 @@
  * which a non-root PATH often lacks; Homebrew in /opt/homebrew/sbin).
  *
  * Environment switches:
- * - `HIDE_BROKERS=1`: behave as if no broker were installed (mosquitto, its client tools and plugins; other
+ * - `HIDE_BROKERS=1`: behave as if no broker were installed (mosquitto, its client tools and plugins, RabbitMQ; other
  *   broker locators honour it too). `.ci/run` runs `npm test` once this way: the fresh-machine path.
  * - `HIDE_BINARIES=chromium,openssl`: hide these names (any name below).
  * - `REQUIRE_BROKERS=1` (set by `.ci/run`): a test that would skip for a missing program fails instead
@@ -21,7 +21,14 @@ import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Programs of the mosquitto project: hidden together by HIDE_BROKERS=1. */
-const BROKER_PROGRAMS = ['mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'mosquitto_rr', 'mosquitto_passwd'];
+const BROKER_PROGRAMS = [
+  'mosquitto',
+  'mosquitto_pub',
+  'mosquitto_sub',
+  'mosquitto_rr',
+  'mosquitto_passwd',
+  'rabbitmq-server',
+];
 
 /** Names the locator knows, each with alternative program names tried in order. */
 const ALIASES = {
@@ -32,6 +39,8 @@ const ALIASES = {
   mosquitto_passwd: ['mosquitto_passwd'],
   openssl: ['openssl'],
   chromium: ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'],
+  'rabbitmq-server': ['rabbitmq-server'],
+  epmd: ['epmd'],
 };
 
 const EXTRA_DIRS = [
@@ -90,7 +99,7 @@ function search(name) {
 
 /**
  * Absolute path of the program `name` (`mosquitto`, `mosquitto_pub`, `mosquitto_sub`, `mosquitto_rr`,
- * `mosquitto_passwd`, `openssl`, `chromium`), or `undefined` when it is not installed or hidden.
+ * `mosquitto_passwd`, `openssl`, `chromium`, `rabbitmq-server`, `epmd`), or `undefined` when it is not installed or hidden.
  */
 export function binary(name) {
   if (isHidden(name)) return undefined;
@@ -111,6 +120,7 @@ export function requireBinary(name) {
 export function installHint(name) {
   if (name === 'mosquitto' || name === 'mosquitto_dynamic_security') return 'apt-get install mosquitto';
   if (name.startsWith('mosquitto_')) return 'apt-get install mosquitto-clients';
+  if (name === 'epmd') return 'apt-get install erlang-base';
   return `apt-get install ${name}`;
 }
 

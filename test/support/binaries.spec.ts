@@ -45,6 +45,13 @@ describe('test/support/binaries.mjs', () => {
     expect(locate(['openssl'], { HIDE_BROKERS: '1' })).toEqual({ code: 0, paths: [join(fakeDir, 'openssl')] });
   });
 
+  it('HIDE_BROKERS=1 hides rabbitmq-server too', () => {
+    writeFileSync(join(fakeDir, 'rabbitmq-server'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(fakeDir, 'rabbitmq-server'), 0o755);
+    expect(locate(['rabbitmq-server'], {})).toEqual({ code: 0, paths: [join(fakeDir, 'rabbitmq-server')] });
+    expect(locate(['rabbitmq-server'], { HIDE_BROKERS: '1' })).toEqual({ code: 1, paths: [] });
+  });
+
   it('HIDE_BINARIES hides the listed names only', () => {
     expect(locate(['openssl'], { HIDE_BINARIES: 'chromium,openssl' })).toEqual({ code: 1, paths: [] });
     expect(locate(['mosquitto'], { HIDE_BINARIES: 'chromium,openssl' }).code).toBe(0);

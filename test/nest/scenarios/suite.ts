@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it as jestIt } from '@jest/globals';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import type { MqttDriverClient } from '../../../lib/driver/index.js';
 import { MqttAsyncRecordBuilder } from '../../../lib/nest/index.js';
@@ -28,12 +28,24 @@ async function rpcError(promise: Promise<unknown>): Promise<unknown> {
   return (err as MqttAsyncRpcError).error;
 }
 
+export interface ScenarioOptions {
+  /** Protocol versions to run (default both); RabbitMQ 3.x has 3.1.1 only. */
+  versions?: readonly (4 | 5)[];
+  /** Scenario name → why this broker cannot pass it (registered as skipped with that reason). */
+  unsupported?: Readonly<Record<string, string>>;
+}
+
 /**
  * The transport's end-to-end scenarios, written once. `memory.spec.ts` runs them on the in-memory broker and
  * `mosquitto.spec.ts` on a real mosquitto: the same expectations must hold on both (shared-group split aside).
  */
-export function runScenarios(makeWorld: WorldFactory): void {
-  describe.each([5, 4] as const)('MQTT %s', (version) => {
+export function runScenarios(makeWorld: WorldFactory, options: ScenarioOptions = {}): void {
+  // Scenarios a broker cannot pass are registered skipped, their reason in the title (exempt from REQUIRE_BROKERS).
+  const it = (name: string, fn: () => Promise<void>) => {
+    const reason = options.unsupported?.[name];
+    return reason ? jestIt.skip(`${name} (expected skip: ${reason})`, fn) : jestIt(name, fn);
+  };
+  describe.each(options.versions ?? ([5, 4] as const))('MQTT %s', (version) => {
     let world: World;
     beforeEach(async () => {
       seen.length = 0;

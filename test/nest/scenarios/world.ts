@@ -30,7 +30,7 @@ import { type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js
  * `ServerMqttAsync` / `ClientMqttAsync`; only the broker underneath differs.
  */
 export interface World {
-  readonly kind: 'memory' | 'mosquitto';
+  readonly kind: 'memory' | 'mosquitto' | 'rabbitmq';
   readonly protocolVersion: 4 | 5;
   createServer(options?: Partial<MqttAsyncServerOptions>): ServerMqttAsync;
   createClient(options?: Partial<MqttAsyncClientOptions>): ClientMqttAsync;
@@ -92,6 +92,21 @@ function expectedHandlings(servers: ServerMqttAsync[], topic: string): number {
 /** The same world on a private mosquitto (one per world, so retained messages and sessions never leak). */
 export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
   const broker: MosquittoHandle = await startMosquitto();
+  return brokerWorld('mosquitto', broker.url, protocolVersion, () => broker.stop());
+};
+
+/**
+ * The world on a real broker at `url`; `release` runs last in close(). A broker shared by several worlds (RabbitMQ
+ * boots too slowly for one per test) keeps sessions, so scenarios use fresh client ids; close() clears the
+ * retained messages the world saw so the next world does not get them.
+ */
+export async function brokerWorld(
+  kind: 'mosquitto' | 'rabbitmq',
+  url: string,
+  protocolVersion: 4 | 5,
+  release: () => Promise<void>,
+): Promise<World> {
+  const retainedTopics = new Set<string>();
   const servers: ServerMqttAsync[] = [];
   const clients: ClientMqttAsync[] = [];
   const drivers: MqttDriverClient[] = [];
@@ -111,7 +126,7 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`mosquitto world: ${what} did not happen within ${timeout} ms`));
+        reject(new Error(`${kind} world: ${what} did not happen within ${timeout} ms`));
       }, timeout);
       const done = () => {
         clearTimeout(timer);
@@ -121,7 +136,7 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
     });
 
   const driver = async (o: MqttClientOptions = {}) => {
-    const client = await connect(broker.url, { protocolVersion, reconnect: false, ...o });
+    const client = await connect(url, { protocolVersion, reconnect: false, ...o });
     drivers.push(client);
     return client;
   };
@@ -130,6 +145,7 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
   void (async () => {
     for await (const m of observed) {
       const decoded = decodeMqttPayload(m);
+      if (m.retain) retainedTopics.add(m.topic);
       log.push({
         topic: m.topic,
         payload: decoded.ok ? decoded.value : m.payload,
@@ -151,10 +167,10 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
   };
 
   return {
-    kind: 'mosquitto',
+    kind,
     protocolVersion,
     createServer(o = {}) {
-      const server = new ServerMqttAsync({ protocolVersion, ...o, url: broker.url });
+      const server = new ServerMqttAsync({ protocolVersion, ...o, url });
       server.on('message:handled', (event) => {
         handled.push(event);
         notify();
@@ -163,7 +179,7 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
       return server;
     },
     createClient(o = {}) {
-      const client = new ClientMqttAsync({ protocolVersion, ...o, url: broker.url });
+      const client = new ClientMqttAsync({ protocolVersion, ...o, url });
       clients.push(client);
       return client;
     },
@@ -178,6 +194,7 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
         const list = Array.isArray(userProperties) ? userProperties : Object.entries(userProperties);
         properties.userProperties = [...(properties.userProperties ?? []), ...list];
       }
+      if (o.retain) retainedTopics.add(topic);
       await publisher.publish(topic, bytes, { qos: o.qos ?? 1, retain: o.retain ?? false, properties });
       await settle(topic, from, expected);
     },
@@ -201,8 +218,9 @@ export const mosquittoWorld: WorldFactory = async (protocolVersion) => {
     async close() {
       await Promise.allSettled(servers.map((s) => s.close()));
       await Promise.allSettled(clients.map((c) => c.close()));
+      await Promise.allSettled([...retainedTopics].map((t) => publisher.publish(t, '', { qos: 1, retain: true })));
       await Promise.allSettled(drivers.map((d) => d.disconnect()));
-      await broker.stop();
+      await release();
     },
   };
-};
+}
