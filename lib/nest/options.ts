@@ -24,12 +24,19 @@ export type AckTimeoutAction = 'warn' | 'nack';
 
 /** Per-handler options, given as the second argument of `@MessagePattern` / `@EventPattern` (Nest `extras`). */
 export interface MqttAsyncHandlerOptions {
+  /** Subscription QoS (default: the server's `qos`, else 1). */
   qos?: QoS;
-  /** Shared subscription group: subscribes `$share/<group>/<filter>`. */
-  shared?: string;
-  /** Messages handled at once by this handler (default 1: in order). */
+  /**
+   * Shared subscription group: subscribes `$share/<group>/<filter>` (`'$queue'`: EMQX's `$queue/<filter>`).
+   * Default: the server's `group`; `false` opts this handler out of it (every instance gets every message).
+   */
+  shared?: string | false;
+  /** Messages handled at once by this handler (default: the server's `concurrency`, else 1: in order). */
   concurrency?: number;
-  /** auto: ack on receipt; after: when the handler settles; manual: `ctx.ack()` / `ctx.nack()`. */
+  /**
+   * auto: ack on receipt; after: when the handler settles; manual: `ctx.ack()` / `ctx.nack()`.
+   * Default: the server's `ack`, else 'auto'.
+   */
   ack?: HandlerAckMode;
   noLocal?: boolean;
   retainHandling?: RetainHandling;
@@ -42,7 +49,23 @@ export interface MqttAsyncHandlerOptions {
   onAckTimeout?: AckTimeoutAction;
 }
 
-export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions {
+/** Server-wide defaults of the handler options: what a handler gets unless its own options say otherwise. */
+export interface MqttAsyncHandlerDefaults {
+  /** Subscription QoS of every handler (default 1); the built-in transport's `subscribeOptions: { qos }`. */
+  qos?: QoS;
+  /** Ack mode of every handler (default 'auto'). */
+  ack?: HandlerAckMode;
+  /** Concurrency of every handler (default 1). */
+  concurrency?: number;
+  /**
+   * Makes every handler a member of this shared subscription group (`$share/<group>/<filter>`), unless it names
+   * its own (`shared: 'other'`, a `$share/...` pattern) or opts out (`shared: false`). Without it, N instances of a
+   * service each receive every message: every `@MessagePattern` request runs N times and is answered N times.
+   */
+  group?: string;
+}
+
+export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions, MqttAsyncHandlerDefaults {
   /** Republish events whose payload or validation failed here, with the error in user properties. */
   deadLetterTopic?: string;
   /** Milliseconds `close()` waits for running handlers before disconnecting (default 10_000). */

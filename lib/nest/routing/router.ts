@@ -1,5 +1,10 @@
 import { parseSharedFilter, type QoS, type RetainHandling } from '../../driver/index.js';
-import type { AckTimeoutAction, HandlerAckMode, MqttAsyncHandlerOptions } from '../options.js';
+import type {
+  AckTimeoutAction,
+  HandlerAckMode,
+  MqttAsyncHandlerDefaults,
+  MqttAsyncHandlerOptions,
+} from '../options.js';
 import {
   compareSpecificity,
   MqttAsyncPatternError,
@@ -45,23 +50,45 @@ export interface SubscriptionGroup<H> {
 /** Default QoS of a handler's subscription. */
 export const DEFAULT_HANDLER_QOS: QoS = 1;
 
-/** Applies defaults to a handler's `extras`; throws naming `where` on invalid values. */
+/** Checks the server-wide handler defaults; throws naming the server option. */
+export function checkHandlerDefaults(defaults: MqttAsyncHandlerDefaults): void {
+  const { qos, ack, concurrency, group } = defaults;
+  const fail = (why: string): never => {
+    throw new MqttAsyncPatternError(`Invalid ServerMqttAsync option ${why}`);
+  };
+  if (qos !== undefined && qos !== 0 && qos !== 1 && qos !== 2) fail(`qos: must be 0, 1 or 2, got ${String(qos)}`);
+  if (ack !== undefined && ack !== 'auto' && ack !== 'after' && ack !== 'manual') {
+    fail(`ack: must be 'auto', 'after' or 'manual', got ${String(ack)}`);
+  }
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    fail(`concurrency: must be an integer >= 1, got ${String(concurrency)}`);
+  }
+  if (group !== undefined && (typeof group !== 'string' || group.length === 0 || /[/+#]/.test(group))) {
+    fail(`group: '${String(group)}' must be a non-empty string without '/', '+' or '#'`);
+  }
+}
+
+/**
+ * Applies defaults to a handler's `extras`: its own options, else the server's `defaults`, else the built-in
+ * defaults (QoS 1, concurrency 1, ack 'auto', not shared). Throws naming `where` on invalid values.
+ */
 export function resolveHandlerOptions(
   extras: MqttAsyncHandlerOptions | undefined,
   where: string,
+  defaults: MqttAsyncHandlerDefaults = {},
 ): ResolvedHandlerOptions {
   const e = extras ?? {};
   const fail = (why: string): never => {
     throw new MqttAsyncPatternError(`Invalid handler options on ${where}: ${why}`);
   };
-  const qos = e.qos ?? DEFAULT_HANDLER_QOS;
+  const qos = e.qos ?? defaults.qos ?? DEFAULT_HANDLER_QOS;
   if (qos !== 0 && qos !== 1 && qos !== 2) fail(`qos must be 0, 1 or 2, got ${String(qos)}`);
-  const concurrency = e.concurrency ?? 1;
+  const concurrency = e.concurrency ?? defaults.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     fail(`concurrency must be an integer >= 1, got ${concurrency}`);
-  const ack = e.ack ?? 'auto';
+  const ack = e.ack ?? defaults.ack ?? 'auto';
   if (ack !== 'auto' && ack !== 'after' && ack !== 'manual') fail(`ack must be 'auto', 'after' or 'manual'`);
-  if (e.shared !== undefined && (e.shared.length === 0 || /[/+#]/.test(e.shared))) {
+  if (e.shared !== undefined && e.shared !== false && (e.shared.length === 0 || /[/+#]/.test(e.shared))) {
     fail(`shared group '${e.shared}' must be non-empty without '/', '+' or '#'`);
   }
   if (e.ackTimeout !== undefined && !(Number.isFinite(e.ackTimeout) && e.ackTimeout >= 0)) {
@@ -70,10 +97,11 @@ export function resolveHandlerOptions(
   if (e.onAckTimeout !== undefined && e.onAckTimeout !== 'warn' && e.onAckTimeout !== 'nack') {
     fail(`onAckTimeout must be 'warn' or 'nack'`);
   }
+  const shared = e.shared === false ? undefined : (e.shared ?? defaults.group);
   const resolved: ResolvedHandlerOptions = { qos, concurrency, ack };
   if (e.ackTimeout !== undefined) resolved.ackTimeout = e.ackTimeout;
   if (e.onAckTimeout !== undefined) resolved.onAckTimeout = e.onAckTimeout;
-  if (e.shared !== undefined) resolved.shared = e.shared;
+  if (shared !== undefined) resolved.shared = shared;
   if (e.noLocal !== undefined) resolved.noLocal = e.noLocal;
   if (e.retainHandling !== undefined) resolved.retainHandling = e.retainHandling;
   return resolved;
@@ -101,14 +129,21 @@ export class MqttAsyncRouter<H> {
   private readonly rpcRoutes: RouteEntry<H>[] = [];
   private order = 0;
 
+  /** `defaults`: the server-wide handler options (checked here). @throws MqttAsyncPatternError */
+  constructor(private readonly defaults: MqttAsyncHandlerDefaults = {}) {
+    checkHandlerDefaults(defaults);
+  }
+
   /** Registers a handler. @throws MqttAsyncPatternError naming `where`. */
   add(pattern: unknown, handler: H, isEvent: boolean, extras: MqttAsyncHandlerOptions | undefined, where: string) {
     const route = parseRoutePattern(pattern, where);
-    const options = resolveHandlerOptions(extras, where);
+    const options = resolveHandlerOptions(extras, where, this.defaults);
     if (route.shared !== undefined) {
-      if (options.shared !== undefined && options.shared !== route.shared) {
+      // The pattern's group wins over the server's `group`, but must agree with the handler's own `shared`.
+      const own = extras?.shared;
+      if (typeof own === 'string' && own !== route.shared) {
         throw new MqttAsyncPatternError(
-          `Invalid handler options on ${where}: the pattern names the shared group '${route.shared}', the options '${options.shared}'`,
+          `Invalid handler options on ${where}: the pattern names the shared group '${route.shared}', the options '${own}'`,
         );
       }
       options.shared = route.shared;

@@ -119,7 +119,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private async start(): Promise<void> {
     this.closing = undefined;
     this.closeSignal = new AbortController();
-    this.router = new MqttAsyncRouter<MessageHandler>();
+    const { qos, ack, concurrency, group } = this.options;
+    this.router = new MqttAsyncRouter<MessageHandler>({ qos, ack, concurrency, group });
     for (const [pattern, handler] of this.getHandlers()) {
       const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
       this.router.add(pattern, handler, handler.isEventHandler === true, handler.extras, `${kind}('${pattern}')`);
@@ -185,6 +186,10 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       connector: _c,
       serializer: _s,
       deserializer: _d,
+      qos: _qos,
+      ack: _ack,
+      concurrency: _concurrency,
+      group: _group,
       ...rest
     } = this.options as MqttAsyncServerOptions & Record<string, unknown>;
     const options = { ...rest } as MqttClientOptions;

@@ -11,6 +11,8 @@ import { hasMosquitto, startMosquitto } from '../../support/mosquitto.js';
 export interface ServerSettings {
   /** Built-in: `options.subscribeOptions.qos`. Ours: the server-wide handler default `qos`. */
   qos?: 0 | 1 | 2;
+  /** Ours only (the built-in has none: its users write `$share/<group>/` into every pattern). */
+  group?: string;
   /** Ours only (the built-in closes at once): how long `close()` may wait for running handlers. */
   shutdownTimeout?: number;
 }
@@ -57,7 +59,8 @@ function ourServer(protocolVersion: 4 | 5) {
     strategy: new ServerMqttAsync({
       url: broker.url,
       protocolVersion,
-      // TODO(#6) server-wide handler defaults: qos
+      ...(settings.qos !== undefined ? { qos: settings.qos } : {}),
+      ...(settings.group !== undefined ? { group: settings.group } : {}),
       ...(settings.shutdownTimeout !== undefined ? { shutdownTimeout: settings.shutdownTimeout } : {}),
       ...(broker.connector ? { connector: broker.connector } : {}),
     }),

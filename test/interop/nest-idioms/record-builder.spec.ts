@@ -6,8 +6,9 @@ import { idiomModes, type RunningIdiomBroker, until } from './modes.js';
 /**
  * The behaviours of Nest's `e2e/mqtt-record-builder.spec.ts` in every mode: a request built with Nest's own
  * `MqttRecordBuilder` reaches the handler as its data, at the record's QoS, which the handler reads from
- * `ctx.getPacket()` (Nest's `MqttContext` API). The server subscribes at QoS 1 (`subscribeOptions: { qos: 1 }` on
- * the built-in, our default): a record at QoS 0 must arrive at 0, so a client that drops the record's QoS fails.
+ * `ctx.getPacket()` (Nest's `MqttContext` API). The server subscribes at QoS 2 (`subscribeOptions: { qos: 2 }` on
+ * the built-in, the server option `qos: 2` on ours), so each request arrives at the record's QoS: a client that
+ * drops it (our default request QoS is 0, the built-in's 0) or a server that ignores the setting fails.
  */
 describe.each(idiomModes)('Nest mqtt-record-builder idioms: $name', (mode) => {
   const maybe = mode.available ? it : it.skip;
@@ -18,7 +19,7 @@ describe.each(idiomModes)('Nest mqtt-record-builder idioms: $name', (mode) => {
   beforeAll(async () => {
     if (!mode.available) return;
     broker = await mode.startBroker();
-    running = await startIdiomApp(mode, broker, { controllers: [MathController], settings: { qos: 1 } });
+    running = await startIdiomApp(mode, broker, { controllers: [MathController], settings: { qos: 2 } });
     await waitUntilAnswering(running.client, { cmd: 'sum' }, [1]);
   });
 
@@ -36,6 +37,10 @@ describe.each(idiomModes)('Nest mqtt-record-builder idioms: $name', (mode) => {
       status: 200,
       body: JSON.stringify({ data: payload, qos: 1 }),
     });
+  });
+
+  maybe('send(record at QoS 2) to a server subscribed at QoS 2 (server-wide qos): QoS 2 end to end', async () => {
+    expect(JSON.parse((await running.post('/record?qos=2', payload)).body)).toEqual({ data: payload, qos: 2 });
   });
 
   maybe('send(record at QoS 0): the request leaves at QoS 0', async () => {

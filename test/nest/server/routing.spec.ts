@@ -122,6 +122,28 @@ describe('MqttAsyncRouter', () => {
     expect(() => router.add('$share/g/a', 'x', true, { shared: 'h' }, 'Ctl.m')).toThrow(/Ctl\.m.*'g'.*'h'/);
   });
 
+  it('applies the server-wide defaults (qos, ack, concurrency, group) unless the handler says otherwise', () => {
+    const router = new MqttAsyncRouter<string>({ qos: 2, ack: 'after', concurrency: 4, group: 'svc' });
+    const plain = router.add('a/+', 'a', false, {}, 'a');
+    expect(plain.options).toEqual({ qos: 2, ack: 'after', concurrency: 4, shared: 'svc' });
+    expect(plain.group.filters).toEqual(['$share/svc/a/+']);
+    const own = router.add('b', 'b', true, { qos: 0, ack: 'manual', concurrency: 1, shared: 'other' }, 'b');
+    expect(own.options).toEqual({ qos: 0, ack: 'manual', concurrency: 1, shared: 'other' });
+    const out = router.add('c', 'c', true, { shared: false }, 'c');
+    expect(out.options.shared).toBeUndefined();
+    expect(out.group.filters).toEqual(['c']);
+    expect(router.add('$share/g/d', 'd', true, {}, 'd').group.filters).toEqual(['$share/g/d']);
+  });
+
+  it.each([
+    [{ qos: 3 }, /option qos/],
+    [{ ack: 'later' }, /option ack/],
+    [{ concurrency: 0 }, /option concurrency/],
+    [{ group: 'a/b' }, /option group/],
+  ])('rejects invalid server-wide defaults %j naming the option', (defaults, why) => {
+    expect(() => new MqttAsyncRouter<string>(defaults as never)).toThrow(why);
+  });
+
   it('subscribes $share and $queue patterns as members of their group, like the shared option', () => {
     const router = new MqttAsyncRouter<string>();
     router.add('$share/g/jobs/#', 'a', false, {}, 'a');
