@@ -150,6 +150,7 @@ if (!quick) {
     'codec',
     {
       benchmark: 'codec',
+      rounds: ROUNDS,
       unit: `packets/s, { min, median, max } over ${ROUNDS} rounds of ${N} after ${WARMUP} warm-up rounds; ratios of medians`,
       target: 'ratio >= 2',
       table: printed,
