@@ -43,7 +43,7 @@ export function runScenarios(makeWorld: WorldFactory, options: ScenarioOptions =
   // Scenarios a broker cannot pass are registered skipped, their reason in the title (exempt from REQUIRE_BROKERS).
   const it = (name: string, fn: () => Promise<void>) => {
     const reason = options.unsupported?.[name];
-    return reason ? jestIt.skip(`${name} (expected skip: ${reason})`, fn) : jestIt(name, fn);
+    return reason ? jestIt.skip(`${name} — ${reason} (expected skip)`, fn) : jestIt(name, fn);
   };
   describe.each(options.versions ?? ([5, 4] as const))('MQTT %s', (version) => {
     let world: World;
