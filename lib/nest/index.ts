@@ -27,6 +27,7 @@ export type {
 export * from './protocol.js';
 export { DEFAULT_CONNECT_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY, resolveReconnect } from './reconnect.js';
 export * from './record/index.js';
+export { mqttOptions } from './routing/handler-options.js';
 export {
   compareSpecificity,
   extractParams,

@@ -5,6 +5,7 @@ import type {
   MqttAsyncHandlerDefaults,
   MqttAsyncHandlerOptions,
 } from '../options.js';
+import { checkHandlerOptionKeys } from './handler-options.js';
 import {
   compareSpecificity,
   MqttAsyncPatternError,
@@ -78,6 +79,7 @@ export function resolveHandlerOptions(
   defaults: MqttAsyncHandlerDefaults = {},
 ): ResolvedHandlerOptions {
   const e = extras ?? {};
+  checkHandlerOptionKeys(e, where);
   const fail = (why: string): never => {
     throw new MqttAsyncPatternError(`Invalid handler options on ${where}: ${why}`);
   };
