@@ -76,8 +76,10 @@ export async function startPersistentMosquitto() {
   await start();
   return {
     port,
-    async restart() {
+    /** `downFor`: ms the port stays closed between stop and start (default 0). */
+    async restart({ downFor = 0 } = {}) {
       await stopChild();
+      if (downFor > 0) await new Promise((resolve) => setTimeout(resolve, downFor));
       await start();
     },
     async stop() {
