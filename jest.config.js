@@ -4,6 +4,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // Consumer fixtures run in their own apps and runners (test/consumers/run.sh).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
