@@ -115,7 +115,8 @@ export interface MqttClientOptions {
   reconnect?: false | ReconnectOptions;
   /**
    * QoS 0 messages held for a resumed session before a matching subscription exists (default 1000; more are
-   * dropped). QoS 1/2 messages are always held, unacknowledged: the server can have at most 65,535 in flight.
+   * dropped). QoS 1/2 messages are held unacknowledged, at most `receiveMaximum + receiveMaximumTolerance` across
+   * reconnects (one more is a 0x93 protocol error). A session the broker did not resume drops them all.
    */
   unroutedBufferSize?: number;
   /**
