@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, type MqttClient, MqttConnectError, MqttPublishError } from '../../lib/driver/index.js';
+import { ServerMqttAsync } from '../../lib/nest/index.js';
 import { settlesWithin, take } from '../support/messages.js';
 import { describeRabbitmq, type RabbitmqHandle, startRabbitmq } from '../support/rabbitmq.js';
 
@@ -62,6 +63,13 @@ describeRabbitmq('driver on RabbitMQ (MQTT 3.1.1)', () => {
     );
     expect(err).toBeInstanceOf(MqttConnectError);
     expect((err as Error).message).toMatch(/may not support MQTT 5.*try protocolVersion: 4/);
+  });
+
+  it('ServerMqttAsync left at protocolVersion 5: listen() fails after its connect attempts with the same advice', async () => {
+    const server = new ServerMqttAsync({ url: rabbit.url });
+    const err = await new Promise<unknown>((resolve) => void server.listen((e) => resolve(e)));
+    expect(String((err as Error | undefined)?.message)).toMatch(/try protocolVersion: 4/);
+    await server.close();
   });
 
   it('a retained message reaches a new Subscription even when an older one matches it too', async () => {

@@ -1,4 +1,5 @@
 import { MqttConnectError } from '../errors.js';
+import { validateTopicName } from '../topic.js';
 import type { MqttClientOptions, MqttTransportStream } from '../types.js';
 import { openTcp } from './tcp.js';
 import { openWebSocket } from './websocket.js';
@@ -21,6 +22,10 @@ export function validateConnectOptions(url: URL, options: MqttClientOptions): vo
   if (options.auth && options.protocolVersion === 4) {
     throw new MqttConnectError('Enhanced authentication (options.auth) needs MQTT 5: set protocolVersion: 5');
   }
+  // The will is published under these names: topic names, never filters (MQTT-4.7.0-1). MqttInvalidTopicError.
+  if (options.will) validateTopicName(options.will.topic, 'Will topic');
+  const willResponseTopic = options.will?.properties?.responseTopic;
+  if (willResponseTopic !== undefined) validateTopicName(willResponseTopic, 'Will Response Topic');
   if (options.protocolVersion === 4 && !options.clientId && options.cleanStart === false) {
     throw new MqttConnectError(
       'MQTT 3.1.1 requires CleanSession 1 with an empty client identifier (MQTT-3.1.3-7): give a clientId to ' +

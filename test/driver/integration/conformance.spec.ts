@@ -63,6 +63,19 @@ describe('MQTT-3.3.2-14: a Response Topic is a topic name', () => {
   });
 });
 
+describe('MQTT-4.7.0-1: the will is published under a topic name', () => {
+  it('a will topic or will Response Topic with a wildcard is refused before any I/O', async () => {
+    const wills = [
+      { topic: 'wills/+', payload: 'x' },
+      { topic: 'wills/me', payload: 'x', properties: { responseTopic: 'replies/#' } },
+    ];
+    for (const will of wills) {
+      await expect(connect(broker.url, { will, reconnect: false })).rejects.toThrow(MqttInvalidTopicError);
+    }
+    expect(broker.connections).toHaveLength(0);
+  });
+});
+
 describe('MQTT-3.1.3-7: MQTT 3.1.1 empty ClientId needs CleanSession 1', () => {
   it('connect({ clientId: "", cleanStart: false }) on 3.1.1 is refused locally: nothing is sent', async () => {
     const err = await connect(broker.url, { protocolVersion: 4, clientId: '', cleanStart: false, reconnect: false })
