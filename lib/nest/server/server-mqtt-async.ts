@@ -64,6 +64,11 @@ function defaultConnector(): Connector {
  * subscription, one `subscribe()` call and one concurrency pool; acks leave in receive order per subscription.
  * Own replies are never routed into handlers. `on('message:handled', cb)` fires once per received message after
  * its handlers settled and its replies and acks were handed to the driver.
+ *
+ * Failure behaviour (README "Failure behaviour"): every delivered message is settled in every ack mode, also when
+ * it cannot be decoded or a guard/pipe/interceptor rejects it; `listen()` makes 3 connection attempts, then
+ * reconnecting goes on forever (backoff capped at 5 s); a reconnect limit that runs out logs an ERROR, sets
+ * `closeCause` and `process.exitCode = 1`.
  */
 export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus> implements CustomTransportStrategy {
   override readonly transportId = Symbol.for('nest-mqtt-async');
