@@ -58,7 +58,7 @@ export class Router {
       throw err;
     }
     if (sub.granted.some((c) => c >= 0x80)) {
-      this.abandon(entry);
+      this.unsubscribeGranted(entry, this.abandon(entry));
       throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, sub.granted);
     }
     this.drainUnrouted(entry);
@@ -67,11 +67,30 @@ export class Router {
 
   /**
    * A SUBSCRIBE that failed (refused, or the link was lost before SUBACK): the application never gets the
-   * Subscription, so what was routed to it before the SUBACK is acknowledged and dropped. No UNSUBSCRIBE is sent.
+   * Subscription, so what was routed to it before the SUBACK is acknowledged and dropped. Returns the filters no
+   * other Subscription holds.
    */
-  private abandon(entry: Entry): void {
-    this.table.remove(entry);
+  private abandon(entry: Entry): string[] {
+    const gone = this.table.remove(entry);
     entry.sub.discard();
+    return gone;
+  }
+
+  /**
+   * A partly refused SUBSCRIBE: the filters the broker did grant would go on delivering to nobody (held, then
+   * cut at the unrouted bound), so they are unsubscribed; a failure other than the link going is reported on 'error'.
+   */
+  private unsubscribeGranted(entry: Entry, gone: readonly string[]): void {
+    const granted = gone.filter((f) => (entry.sub.granted[entry.filters.indexOf(f)] ?? 0x80) < 0x80);
+    if (granted.length === 0 || this.client.status !== 'connected') return;
+    const packet = {
+      type: 'unsubscribe' as const,
+      packetId: this.client.outbound.ids.allocate(),
+      topicFilters: granted,
+    };
+    this.request(packet).catch((err: Error) => {
+      if (!(err instanceof MqttDisconnectedError)) this.client.fail(err);
+    });
   }
 
   private onRead(options: SubscribeOptions, m: unknown): void {
