@@ -6,7 +6,8 @@ import type { MqttClientOptions } from './types.js';
 /**
  * Connects to `mqtt://host[:1883]`, `mqtts://host[:8883]`, `ws://host[:80]/path` or `wss://host[:443]/path` and
  * resolves once CONNACK accepted the session.
- * Rejects with `MqttConnectError` (carrying the CONNACK reason code) after `reconnect.maxAttempts` attempts.
+ * Rejects with `MqttConnectError` (carrying the CONNACK reason code, or the socket error's `code`) after
+ * `reconnect.connectAttempts` (default `reconnect.maxAttempts`) attempts, or at once when `disconnect()` is called.
  * User info in the URL (`mqtt://user:password@host`) is used as username/password unless the options set them.
  */
 export async function connect(url: string, options: MqttClientOptions = {}): Promise<MqttClient> {

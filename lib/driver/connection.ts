@@ -18,6 +18,9 @@ import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from '
 /** setImmediate as loaded, so fake timers installed later by a test cannot hold our writes back. */
 const checkPhase = globalThis.setImmediate;
 
+/** How long `close()` waits for the broker to close the socket after our DISCONNECT before destroying it. */
+const CLOSE_GRACE_MS = 500;
+
 /**
  * One client's link to the broker: CONNECT/CONNACK, reading packets, keepalive and reconnecting with backoff.
  * Keepalive tracks time since the last packet RECEIVED, so a dead link is found even while we send; 1.5×
@@ -31,6 +34,8 @@ export class Connection {
   private timer: NodeJS.Timeout | undefined;
   /** Why the current link is going down, reported by the next 'disconnect' event. */
   private lost: DisconnectedEvent | undefined;
+  /** Aborted by `close()`: cuts short a backoff wait, a transport being opened and a CONNACK being awaited. */
+  private readonly aborted = new AbortController();
 
   constructor(private readonly client: MqttClient) {}
 
@@ -68,7 +73,8 @@ export class Connection {
 
   /**
    * Connects with retries bounded by `reconnect.maxAttempts` (the first connection: `reconnect.connectAttempts`,
-   * default the same); rejects with MqttConnectError after them.
+   * default the same); rejects with MqttConnectError after them, or at once when `close()` is called meanwhile (it
+   * aborts the wait between attempts and the attempt under way).
    */
   async start(first = true): Promise<void> {
     const o = this.client.options.reconnect;
@@ -79,7 +85,7 @@ export class Connection {
       if (attempt > 1) {
         const delay = backoffDelay(attempt - 1, o || {});
         this.client.emit('reconnecting', { attempt, delay });
-        await sleep(delay);
+        await sleep(delay, undefined, { signal: this.aborted.signal }).catch(() => undefined);
         if (this.closing) break;
       }
       try {
@@ -91,6 +97,11 @@ export class Connection {
         if (isPermanentTransportError(err)) break;
       }
     }
+    if (this.closing) {
+      throw new MqttConnectError('disconnect() was called before the connection was established', {
+        cause: lastError,
+      });
+    }
     throw lastError instanceof MqttConnectError
       ? lastError
       : new MqttConnectError(`Cannot connect to ${this.client.url.host}: ${lastError?.message ?? 'closed'}`, {
@@ -98,8 +109,36 @@ export class Connection {
         });
   }
 
+  /** Opens the transport; rejects at once when `close()` is called meanwhile (a late stream is destroyed). */
+  private openStream(): Promise<MqttTransportStream> {
+    const signal = this.aborted.signal;
+    const opening = openTransport(this.client.url, this.client.options);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        reject(new MqttConnectError('disconnect() was called while connecting'));
+        opening.then(
+          (late) => late.destroy(),
+          () => undefined,
+        );
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      opening.then(
+        (stream) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(stream);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
   private async attempt(): Promise<void> {
-    const stream = await openTransport(this.client.url, this.client.options);
+    const stream = await this.openStream();
+    const signal = this.aborted.signal;
     const decoder = new PacketDecoder({
       protocolVersion: this.client.protocolVersion,
       maximumPacketSize: this.client.options.maximumPacketSize,
@@ -110,11 +149,15 @@ export class Connection {
         this.client.options.connectTimeout ?? 30_000,
       );
       let connected = false;
+      const onAbort = () => fail(new MqttConnectError('disconnect() was called before CONNACK'));
       const fail = (e: Error) => {
         clearTimeout(timeout);
+        signal.removeEventListener('abort', onAbort);
         stream.destroy();
         reject(e);
       };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (chunk) => {
         try {
           this.lastReceived = Date.now();
@@ -127,6 +170,7 @@ export class Connection {
               if (p.type !== 'connack') throw new MqttProtocolError(`Expected CONNACK, got ${p.type}`, 0x82);
               if (p.reasonCode === 0) checkAuthSuccess(this.client.options.auth, p);
               clearTimeout(timeout);
+              signal.removeEventListener('abort', onAbort);
               connected = true;
               if (p.reasonCode !== 0) return fail(refusal(p.reasonCode, this.client.protocolVersion));
               this.stream = stream;
@@ -263,6 +307,7 @@ export class Connection {
     }
     this.client.setStatus('reconnecting');
     this.start(false).catch((err: Error) => {
+      if (this.closing) return; // disconnect() during the reconnect: it shuts the client down itself
       this.client.fail(err);
       this.client.shutdown('Reconnect gave up');
     });
@@ -272,9 +317,12 @@ export class Connection {
    * Sends DISCONNECT if connected and closes the stream. From the moment DISCONNECT is queued nothing else is
    * written (MQTT-3.14.4-1) and what arrives is not processed: no ack, ping, PUBREL/PUBCOMP or publish follows it,
    * and the status is `disconnected` at once (so publish/subscribe called now fail or wait for the final reject).
+   * Bounded: the socket is destroyed {@link CLOSE_GRACE_MS} after DISCONNECT if the broker has not closed it (or
+   * it cannot be written). Aborts connecting and reconnecting.
    */
   async close(o: DisconnectOptions): Promise<void> {
     this.closing = true;
+    this.aborted.abort();
     clearTimeout(this.timer);
     const s = this.stream;
     if (!s) return;
@@ -290,11 +338,12 @@ export class Connection {
         }
       : { type: 'disconnect' };
     await new Promise<void>((resolve) => {
-      s.on('close', resolve);
-      s.write(encodePacket(packet, this.client.protocolVersion), () => {
-        s.end();
-        setTimeout(() => s.destroy(), 1000).unref();
+      const force = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
+      s.on('close', () => {
+        clearTimeout(force);
+        resolve();
       });
+      s.write(encodePacket(packet, this.client.protocolVersion), () => s.end());
       this.client.setStatus('disconnected');
     });
   }

@@ -42,10 +42,18 @@ function withReturnCode(message: string, code: number): string {
 
 /**
  * The broker refused the connection (CONNACK with a failure code) or it could not be established. On MQTT 3.1.1
- * (`protocolVersion: 4`) `reasonCode` is the CONNACK return code (1–5) and the message names it as such.
+ * (`protocolVersion: 4`) `reasonCode` is the CONNACK return code (1–5) and the message names it as such. A socket
+ * or TLS failure carries its `code` (`ECONNREFUSED`, `ENOTFOUND`, `CERT_HAS_EXPIRED`, ...) on the error itself;
+ * the original error is the `cause`.
  */
 export class MqttConnectError extends MqttError {
-  constructor(message: string, options?: { reasonCode?: number; cause?: unknown; protocolVersion?: 4 | 5 }) {
+  /** The socket or TLS error code behind the failure (`ECONNREFUSED`, `ENOTFOUND`, ...), when there is one. */
+  readonly code?: string;
+
+  constructor(
+    message: string,
+    options?: { reasonCode?: number; cause?: unknown; protocolVersion?: 4 | 5; code?: string },
+  ) {
     const code = options?.reasonCode;
     super(
       code === undefined
@@ -55,6 +63,17 @@ export class MqttConnectError extends MqttError {
           : withCode(message, code),
       options,
     );
+    if (options?.code !== undefined) this.code = options.code;
+  }
+
+  /**
+   * The same failure with `context` (e.g. who was connecting to which redacted URL) before its message: still a
+   * `MqttConnectError` with this one's `reasonCode` and `code`, and this one as `cause`.
+   */
+  withContext(context: string): MqttConnectError {
+    const err = new MqttConnectError(`${context}: ${this.message}`, { cause: this, code: this.code });
+    if (this.reasonCode !== undefined) Object.assign(err, { reasonCode: this.reasonCode });
+    return err;
   }
 }
 

@@ -9,7 +9,14 @@ export {
   type MqttAsyncPacketProperties,
 } from './context/mqtt-async.context.js';
 export { TopicParam } from './decorators/topic-param.decorator.js';
-export { MqttAsyncError } from './errors.js';
+export {
+  MqttAsyncClientClosedError,
+  MqttAsyncError,
+  MqttAsyncNotConnectedError,
+  MqttAsyncPublishTimeoutError,
+  MqttAsyncRequestTimeoutError,
+  MqttAsyncServerClosedError,
+} from './errors.js';
 export {
   DEFAULT_HEALTH_TIMEOUT,
   MqttAsyncHealthIndicator,

@@ -95,6 +95,20 @@ export interface MqttAsyncClientOptions extends MqttAsyncTransportOptions {
    * 40 ms per call. Set 1 for requests that must survive a server reconnect, with idempotent handlers.
    */
   requestQos?: QoS;
-  /** Milliseconds a `send()` waits for its reply (default 30_000). */
+  /**
+   * Milliseconds a `send()` waits for its final reply (default 30_000), including any wait for the connection
+   * while the client is reconnecting (it is then never sent; `MqttAsyncNotConnectedError`).
+   */
   requestTimeout?: number;
+  /**
+   * Milliseconds an `emit()` may take to settle (default 30_000): the broker's confirmation at QoS 1/2, including
+   * any wait for the connection while reconnecting (then never sent; `MqttAsyncNotConnectedError`). A confirmation
+   * missing on a live connection fails with `MqttAsyncPublishTimeoutError`.
+   */
+  publishTimeout?: number;
+  /**
+   * `send()`s and QoS 1/2 `emit()`s that may wait at once for the connection while it is down (default 10_000);
+   * more fail at once with `MqttAsyncNotConnectedError`.
+   */
+  offlineQueueSize?: number;
 }

@@ -92,13 +92,29 @@ export function connectErrorFrom(err: unknown, url: URL, tlsHandshake = false): 
   const host = url.hostname.replace(/^\[|\]$/g, '');
   for (const code of codesOf(error)) {
     const text = advice(code, host);
-    if (text) return new MqttConnectError(`${text} (${url.protocol}//${url.host}: ${code})`, { cause: error });
+    if (text) return new MqttConnectError(`${text} (${url.protocol}//${url.host}: ${code})`, { cause: error, code });
   }
   if (tlsHandshake || /before secure TLS connection/.test(error.message)) {
     return new MqttConnectError(
       `The TLS handshake with ${url.host} was cut off: is this the broker's TLS port? (${error.message})`,
-      { cause: error },
+      { cause: error, code: codesOf(error)[0] },
     );
   }
-  return new MqttConnectError(`Cannot reach ${url.protocol}//${url.host}: ${error.message}`, { cause: error });
+  const code = codesOf(error)[0];
+  const hint = code === undefined ? undefined : NETWORK_ADVICE[code];
+  return new MqttConnectError(`Cannot reach ${url.protocol}//${url.host}: ${error.message}${hint ? `; ${hint}` : ''}`, {
+    cause: error,
+    code,
+  });
 }
+
+/** What to do about the socket failures seen most when a broker cannot be reached. */
+const NETWORK_ADVICE: Record<string, string> = {
+  ECONNREFUSED: 'nothing accepts connections there: check that the broker runs and the URL has its host and port',
+  ENOTFOUND: 'the host name does not resolve: check the host in the URL',
+  EAI_AGAIN: 'the host name could not be resolved (DNS): check the host in the URL and the DNS',
+  ETIMEDOUT: 'the host does not answer: check the URL and any firewall between here and the broker',
+  EHOSTUNREACH: 'the host is unreachable: check the URL and the network',
+  ENETUNREACH: 'the network is unreachable: check the URL and the network',
+  ECONNRESET: "the connection was reset: check that the port is the broker's MQTT (not TLS or WebSocket) port",
+};

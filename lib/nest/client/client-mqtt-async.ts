@@ -8,20 +8,17 @@ import {
   connect as driverConnect,
   type MqttClientOptions,
   type MqttDriverClient,
-  type MqttMessage,
   type PublishProperties,
   type QoS,
   redactUrl,
   type Subscription,
 } from '../../driver/index.js';
-import { MqttAsyncError } from '../errors.js';
+import { connectFailure, MqttAsyncClientClosedError } from '../errors.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncClientOptions } from '../options.js';
 import { gaveUp, resolveReconnect } from '../reconnect.js';
 import { type OutgoingMessage, publishOptionsOf, unwrapRecord } from '../record/outgoing.js';
 import {
-  type DecodedResponse,
-  decodeResponse,
   type EncodedPayload,
   encodeRequest,
   isPromiseLike,
@@ -30,8 +27,11 @@ import {
   packetCodecs,
 } from '../serialization/index.js';
 import { nestReplyTopic } from '../server/nest-wire.js';
+import { ConnectionGate, DEFAULT_OFFLINE_QUEUE_SIZE } from './connection-gate.js';
+import { DEFAULT_PUBLISH_TIMEOUT, EventPublisher } from './event-publisher.js';
 import { PendingRequests } from './pending-requests.js';
 import { NestReplyChannels } from './reply-channels.js';
+import { ReplyRouter } from './reply-router.js';
 import { RequestIds } from './request-ids.js';
 
 type Callback = (packet: WritePacket) => void;
@@ -48,20 +48,6 @@ export const DEFAULT_REQUEST_QOS: QoS = 0;
 /** Default `requestTimeout` of `send()` in milliseconds. */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
-/** Thrown into pending `send()` subscribers by `close()`. */
-export class MqttAsyncClientClosedError extends MqttAsyncError {
-  constructor() {
-    super('ClientMqttAsync was closed before the reply arrived; retry after connect()');
-  }
-}
-
-/** Thrown into a `send()` subscriber when no final reply arrived within `requestTimeout`. */
-export class MqttAsyncRequestTimeoutError extends MqttAsyncError {
-  constructor(pattern: string, timeout: number) {
-    super(`No reply to '${pattern}' within ${timeout} ms; check that a server handles it, or raise requestTimeout`);
-  }
-}
-
 /**
  * Nest `ClientProxy` on the nest-mqtt-async driver.
  *
@@ -71,8 +57,15 @@ export class MqttAsyncRequestTimeoutError extends MqttAsyncError {
  *   topic, replies `{id,response,err,isDisposed}` on `<topic>/reply` — so it can call Nest's built-in `ServerMqtt`.
  *   Events are wrapped as `{pattern,data}` too, unless `nestWireFormat: false`.
  *
- * `emit()` accepts a {@link MqttAsyncRecord} for QoS, retain and MQTT 5 properties. `close()` rejects pending
- * sends. `status` follows the driver's status; `on()` registers driver events; `unwrap()` is the driver client.
+ * `emit()` accepts a {@link MqttAsyncRecord} for QoS, retain and MQTT 5 properties. `status` follows the driver's
+ * status; `on()` registers driver events; `unwrap()` is the driver client.
+ *
+ * Bounds (README "Failure behaviour"): the first `connect()` fails after its bounded attempts with the driver's
+ * `MqttConnectError` (socket `code` such as `ECONNREFUSED` at its top level). While the link is down, `send()` and
+ * QoS 1/2 `emit()` wait for it within `requestTimeout` / `publishTimeout` and are never sent once that ran out
+ * (`MqttAsyncNotConnectedError`); a QoS 0 `emit()` is rejected at once. A request already sent when the link drops
+ * keeps waiting for its reply within `requestTimeout`. `close()` returns promptly in every state and rejects
+ * everything pending with `MqttAsyncClientClosedError`.
  */
 export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly log = new Logger(ClientMqttAsync.name);
@@ -84,6 +77,12 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private nestChannels?: NestReplyChannels;
   private readonly replyTopic = `nest-mqtt-async/replies/${randomUUID()}`;
   private readonly pending: PendingRequests;
+  private readonly replies: ReplyRouter;
+  /** The link while it is down: `send()`/`emit()` wait here for it. */
+  private readonly gate: ConnectionGate;
+  private readonly events: EventPublisher;
+  /** Bumped by `close()`: a connect that completes afterwards is discarded. */
+  private generation = 0;
   private readonly listeners: Array<[string, Listener]> = [];
   /** Unpredictable request ids (also unique across clients on shared Nest `<topic>/reply` topics). */
   private readonly ids = new RequestIds();
@@ -97,11 +96,20 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     super();
     this.codecs = packetCodecs(options);
     this.requestQos = options.requestQos ?? DEFAULT_REQUEST_QOS;
+    this.gate = new ConnectionGate(options.url, options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE);
     this.pending = new PendingRequests(
       options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
-      (pattern, ms) => new MqttAsyncRequestTimeoutError(pattern, ms),
+      (pattern, ms, drops) => this.gate.requestTimeoutError(pattern, ms, drops),
       options.maxPendingRequests,
     );
+    this.replies = new ReplyRouter(this.pending, (nestWire) => this.codec(nestWire), this.log);
+    this.events = new EventPublisher({
+      gate: this.gate,
+      client: () => this.client ?? this.connect(),
+      codec: (client) => this.codec(this.wrapsEvents(client)),
+      qos: options.qos ?? 1,
+      timeoutMs: options.publishTimeout ?? DEFAULT_PUBLISH_TIMEOUT,
+    });
   }
 
   /** The driver's status (`connecting`, `connected`, `reconnecting`, `disconnected`, `closed`), deduplicated. */
@@ -111,44 +119,59 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
 
   /** Connects (once; concurrent calls share the attempt) and prepares reply handling. */
   connect(): Promise<MqttDriverClient> {
-    this.connecting ??= this.open().catch((err) => {
-      this.connecting = undefined;
+    if (this.connecting) return this.connecting;
+    const connecting: Promise<MqttDriverClient> = this.open().catch((err) => {
+      if (this.connecting === connecting) this.connecting = undefined;
       throw err;
     });
-    return this.connecting;
+    this.connecting = connecting;
+    return connecting;
   }
 
+  /**
+   * The first connection, bounded by `reconnect.connectAttempts`. Failures reject with the driver's
+   * `MqttConnectError` (reason code, socket `code`) naming the redacted URL; `close()` meanwhile aborts it
+   * (`MqttAsyncClientClosedError`).
+   */
   private async open(): Promise<MqttDriverClient> {
+    const generation = this.generation;
+    const closed = () => new MqttAsyncClientClosedError('ClientMqttAsync was closed while connecting');
     const connector = this.options.connector ?? driverConnect;
     this._status$.next('connecting');
+    this.gate.onStatus('connecting');
     let client: MqttDriverClient;
     try {
       client = await connector(this.options.url, this.driverOptions());
     } catch (err) {
+      if (generation !== this.generation) throw closed();
       this.wired = undefined;
       this._status$.next('closed');
-      throw new Error(
-        `ClientMqttAsync could not connect to ${redactUrl(this.options.url)}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
+      throw connectFailure('ClientMqttAsync', this.options.url, err);
+    }
+    if (generation !== this.generation) {
+      await client.disconnect().catch(() => undefined); // a connector that ignored the abort
+      throw closed();
     }
     if (this.wired !== client) this.wire(client); // a connector that does not call beforeConnect
-    if (this.usesNestWire(client)) {
-      this.nestChannels = new NestReplyChannels(client, (m) => this.onReply(m, true));
-    } else {
-      try {
-        this.nativeReplies = await client.subscribe(this.replyTopic, { qos: 1 });
-      } catch (err) {
-        await client.disconnect().catch(() => undefined);
-        throw err;
-      }
-      void this.consumeNativeReplies(this.nativeReplies);
+    try {
+      await this.prepareReplies(client);
+    } catch (err) {
+      await client.disconnect().catch(() => undefined);
+      throw generation === this.generation ? err : closed();
     }
     this.client = client;
+    this.gate.onStatus(client.status);
     this._status$.next(client.status);
     return client;
+  }
+
+  private async prepareReplies(client: MqttDriverClient): Promise<void> {
+    if (this.usesNestWire(client)) {
+      this.nestChannels = new NestReplyChannels(client, (m) => this.replies.onReply(m, true));
+      return;
+    }
+    this.nativeReplies = await client.subscribe(this.replyTopic, { qos: 1 });
+    void this.replies.consume(this.nativeReplies);
   }
 
   private driverOptions(): MqttClientOptions {
@@ -161,6 +184,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       qos: _qos,
       requestQos: _requestQos,
       requestTimeout: _requestTimeout,
+      publishTimeout: _publishTimeout,
+      offlineQueueSize: _offlineQueueSize,
       ...driverOptions
     } = this.options;
     const before = driverOptions.beforeConnect;
@@ -183,6 +208,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     let lastError: Error | undefined;
     client.on('status', (status) => {
       connected ||= status === 'connected';
+      if (client === this.wired) this.gate.onStatus(status);
       this._status$.next(status);
       if (client === this.wired && gaveUp(status, connected, this.wired === undefined)) {
         // Loud, never quiet: reconnecting gave up (a reconnect.maxAttempts that ran out, a permanent refusal).
@@ -214,56 +240,26 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     return nestWire ? this.codecs.nest : this.codecs.native;
   }
 
-  private async consumeNativeReplies(replies: Subscription): Promise<void> {
-    for await (const message of replies) {
-      const done = this.onReply(message, false);
-      if (done) await done;
-    }
-  }
-
-  /** Routes one reply to its pending `send()`; never throws. A Promise only with a custom deserializer. */
-  private onReply(message: MqttMessage, nestWire: boolean): Promise<void> | undefined {
-    let decoded: ReturnType<typeof decodeResponse>;
-    try {
-      decoded = decodeResponse(message, this.codec(nestWire));
-    } catch (err) {
-      this.onUndecodableReply(message, nestWire, err);
-      return undefined;
-    }
-    if (!isPromiseLike(decoded)) {
-      this.routeReply(decoded);
-      return undefined;
-    }
-    return decoded.then(
-      (reply) => this.routeReply(reply),
-      (err: unknown) => this.onUndecodableReply(message, nestWire, err),
-    );
-  }
-
-  private onUndecodableReply(message: MqttMessage, nestWire: boolean, err: unknown): void {
-    const id = nestWire ? undefined : message.properties?.correlationData?.toString();
-    if (id !== undefined && this.pending.deliver(id, { err, isDisposed: true })) return;
-    this.log.warn(`Undecodable reply on '${message.topic}' dropped: ${(err as Error).message}`);
-  }
-
-  private routeReply(reply: DecodedResponse): void {
-    if (reply.id === undefined) return;
-    if (reply.err !== undefined && reply.err !== null)
-      this.pending.deliver(reply.id, { err: reply.err, isDisposed: true });
-    else if (reply.isDisposed) this.pending.deliver(reply.id, { response: reply.response, isDisposed: true });
-    else this.pending.deliver(reply.id, { response: reply.response });
-  }
-
-  /** Disconnects; every pending `send()` errors with {@link MqttAsyncClientClosedError}. */
+  /**
+   * Disconnects, promptly in every state: never connected, connecting (the attempts are aborted), reconnecting,
+   * connected. Every pending `send()` and unsettled `emit()` errors with {@link MqttAsyncClientClosedError}.
+   */
   async close(): Promise<void> {
-    const connecting = this.connecting;
+    this.generation++;
+    const client = this.client ?? this.wired;
     this.connecting = undefined;
-    this.pending.failAll(() => new MqttAsyncClientClosedError());
-    const client = this.client ?? (await connecting?.catch(() => undefined));
     this.client = undefined;
     this.wired = undefined;
     this.nativeReplies = undefined;
     this.nestChannels = undefined;
+    this.gate.onStatus('closed');
+    this.pending.failAll(() => new MqttAsyncClientClosedError());
+    this.gate.failAll(
+      () => new MqttAsyncClientClosedError('ClientMqttAsync was closed while offline: nothing was sent'),
+    );
+    this.events.abortAll(
+      () => new MqttAsyncClientClosedError('ClientMqttAsync was closed before the broker confirmed the emit'),
+    );
     await client?.disconnect().catch((err) => this.log.error(`Disconnect failed: ${(err as Error).message}`));
     this._status$.next('closed');
   }
@@ -329,11 +325,11 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   protected publish(packet: ReadPacket, callback: Callback): () => void {
     const id = this.ids.next();
     const pattern = this.normalizePattern(packet.pattern);
-    if (!this.pending.add(id, pattern, callback)) return () => undefined;
+    if (!this.pending.add(id, pattern, callback, this.gate.drops)) return () => undefined;
     // Ours (MqttAsyncRecord) or Nest's MqttRecord: the data is the request, the options apply to its PUBLISH.
     const message = unwrapRecord(packet.data);
     const client = this.client;
-    if (client && !this.usesNestWire(client)) {
+    if (client && this.gate.connected && !this.usesNestWire(client)) {
       this.sendNative(client, pattern, message, id);
       return () => this.pending.delete(id);
     }
@@ -341,6 +337,9 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     let tornDown = false;
     this.connect()
       .then(async (connected) => {
+        const timeout = this.options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+        await this.gate.whenConnected(`send('${pattern}')`, timeout, 'requestTimeout');
+        if (!this.pending.has(id)) return; // expired, torn down or closed while offline: never sent
         release = await this.prepareReply(connected, pattern);
         if (tornDown) return;
         if (this.usesNestWire(connected)) await this.sendNestWire(connected, pattern, message, id);
@@ -360,16 +359,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
 
   /** Nest wire format: subscribes `<topic>/reply` (shared, counted) before the request leaves. */
   private async prepareReply(client: MqttDriverClient, pattern: string): Promise<(() => void) | undefined> {
-    const channels = this.nestChannels;
-    if (!channels || !this.usesNestWire(client)) return undefined;
-    const topic = nestReplyTopic(pattern);
-    await channels.acquire(topic);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      channels.release(topic);
-    };
+    if (!this.nestChannels || !this.usesNestWire(client)) return undefined;
+    return this.nestChannels.hold(nestReplyTopic(pattern));
   }
 
   private async sendNestWire(client: MqttDriverClient, pattern: string, message: OutgoingMessage, id: string) {
@@ -401,26 +392,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     }
   }
 
+  /** See {@link EventPublisher}: settles within `publishTimeout`; QoS 0 fails at once while offline. */
   protected dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
-    try {
-      const client = this.client;
-      if (!client) return this.connect().then((connected) => this.publishEvent<T>(connected, packet));
-      return this.publishEvent<T>(client, packet);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  private publishEvent<T>(client: MqttDriverClient, packet: ReadPacket): Promise<T> {
-    const pattern = this.normalizePattern(packet.pattern);
-    const { data, options } = unwrapRecord(packet.data);
-    const publish = (encoded: EncodedPayload) =>
-      client.publish(
-        pattern,
-        encoded.payload,
-        publishOptionsOf(options, this.options.qos ?? 1, encoded.contentType),
-      ) as Promise<T>;
-    const encoded = encodeRequest({ pattern, data }, this.codec(this.wrapsEvents(client)));
-    return isPromiseLike(encoded) ? Promise.resolve(encoded).then(publish) : publish(encoded);
+    return this.events.emit<T>(this.normalizePattern(packet.pattern), packet.data);
   }
 }

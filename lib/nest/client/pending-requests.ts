@@ -23,6 +23,8 @@ interface Pending {
   pattern: string;
   callback: Callback;
   expiresAt: number;
+  /** What the caller wants back at expiry (the client: how many links had dropped when the request was made). */
+  mark: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export class PendingRequests {
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly onTimeout: (pattern: string, timeoutMs: number) => unknown,
+    private readonly onTimeout: (pattern: string, timeoutMs: number, mark: number) => unknown,
     private readonly max = DEFAULT_MAX_PENDING_REQUESTS,
   ) {}
 
@@ -44,12 +46,12 @@ export class PendingRequests {
    * Registers a request; false (and `callback` gets {@link MqttAsyncTooManyRequestsError}) when `max` already wait:
    * each one holds its callback and observer, so an unbounded number is unbounded memory.
    */
-  add(id: string, pattern: string, callback: Callback): boolean {
+  add(id: string, pattern: string, callback: Callback, mark = 0): boolean {
     if (this.entries.size >= this.max) {
       callback({ err: new MqttAsyncTooManyRequestsError(this.max), isDisposed: true });
       return false;
     }
-    this.entries.set(id, { pattern, callback, expiresAt: Date.now() + this.timeoutMs });
+    this.entries.set(id, { pattern, callback, expiresAt: Date.now() + this.timeoutMs, mark });
     if (!this.timer) this.arm(this.timeoutMs);
     return true;
   }
@@ -95,7 +97,7 @@ export class PendingRequests {
         return;
       }
       this.entries.delete(id);
-      entry.callback({ err: this.onTimeout(entry.pattern, this.timeoutMs), isDisposed: true });
+      entry.callback({ err: this.onTimeout(entry.pattern, this.timeoutMs, entry.mark), isDisposed: true });
     }
   }
 }

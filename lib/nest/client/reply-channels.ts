@@ -48,6 +48,17 @@ export class NestReplyChannels {
     }
   }
 
+  /** {@link acquire}, then a function that releases the topic once, however often it is called. */
+  async hold(topic: string): Promise<() => void> {
+    await this.acquire(topic);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(topic);
+    };
+  }
+
   release(topic: string): void {
     const channel = this.channels.get(topic);
     if (!channel) return;

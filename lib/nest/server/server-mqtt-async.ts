@@ -10,6 +10,7 @@ import type {
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
 import { redactUrl } from '../../driver/index.js';
+import { connectFailure, MqttAsyncServerClosedError } from '../errors.js';
 import { listeningServers } from '../health/listening.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
@@ -111,7 +112,11 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     });
   }
 
-  /** Connects, subscribes every handler pattern (batched per options) and starts consuming. */
+  /**
+   * Connects, subscribes every handler pattern (batched per options) and starts consuming. A connect failure is
+   * the driver's `MqttConnectError` (reason code, socket `code` such as `ECONNREFUSED`) naming the redacted URL;
+   * `close()` meanwhile aborts the attempts and fails it with `MqttAsyncServerClosedError`.
+   */
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
     try {
       await this.start();
@@ -132,20 +137,25 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
     const connector = this.options.connector ?? defaultConnector();
     this._status$.next('connecting');
+    const closed = () => new MqttAsyncServerClosedError();
     const client = await connector(this.options.url, this.clientOptions()).catch((err: unknown) => {
+      if (this.closing) throw closed(); // close() aborted the attempts
       this.mqttClient = undefined;
       this._status$.next('closed');
-      throw new Error(`ServerMqttAsync could not connect to ${redactUrl(this.options.url)}: ${describe(err)}`, {
-        cause: err,
-      });
+      throw connectFailure('ServerMqttAsync', this.options.url, err);
     });
+    if (this.closing) {
+      await client.disconnect().catch(() => undefined); // a connector that ignored the abort
+      throw closed();
+    }
     if (this.mqttClient !== client) this.wire(client); // a connector that does not call beforeConnect
     try {
       this.subscriptions = await Promise.all(this.router.groups().map((g) => this.subscribe(client, g)));
     } catch (err) {
       await client.disconnect().catch(() => undefined);
-      throw err;
+      throw this.closing ? closed() : err;
     }
+    if (this.closing) throw closed();
     this._status$.next(client.status);
     this.consumeAll();
     listeningServers.add(this);
@@ -291,6 +301,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
    * Observable results are not waited for: their streams are unsubscribed at once, a requester gets a final
    * `MqttAsyncServerClosingError` reply (so a handler whose Observable never completes does not hold `close()`
    * for `shutdownTimeout`); Promise handlers still drain.
+   * Prompt in every connection state: a `listen()` still connecting is aborted (`MqttAsyncServerClosedError`).
    */
   async close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -307,7 +318,10 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const expired = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeout);
     });
-    const drained = Promise.allSettled([...this.running]).then(() => this.publisher.settled());
+    // Replies and dead letters wait for their confirmation only on a live link: offline, none can come.
+    const drained = Promise.allSettled([...this.running]).then(() =>
+      this.mqttClient?.status === 'connected' ? this.publisher.settled() : undefined,
+    );
     const outcome = await Promise.race([drained, expired]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
