@@ -1,0 +1,73 @@
+/**
+ * A microservice-only app whose reconnect limit runs out must not exit 0 as if it had finished (issue 11: it did,
+ * with only an ERROR line, so restart policies that act on failure never noticed). Child process, mosquitto.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
+
+const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
+const SCRIPT = join(ROOT, 'test/nest/reconnect/fixtures/microservice-app.mjs');
+
+describeMosquitto('a microservice-only app whose broker goes away for good (child process)', () => {
+  let libDir: string;
+
+  beforeAll(async () => {
+    // The child runs compiled JavaScript: compile lib/ as it is now, inside the project (bare imports resolve).
+    libDir = join(ROOT, '.tmp', `exit-code-${randomUUID()}`);
+    mkdirSync(libDir, { recursive: true });
+    await new Promise<void>((done, fail) =>
+      execFile(
+        join(ROOT, 'node_modules/.bin/tsc'),
+        ['-p', 'tsconfig.build.json', '--outDir', libDir, '--declaration', 'false', '--sourceMap', 'false'],
+        { cwd: ROOT, timeout: 120_000 },
+        (err, stdout) => (err && !stdout.includes('error TS') ? fail(err) : done()),
+      ),
+    );
+  }, 150_000);
+
+  afterAll(() => {
+    if (libDir) rmSync(libDir, { recursive: true, force: true });
+  });
+
+  it('exits with code 1 and an ERROR saying it stopped consuming when reconnect.maxAttempts runs out', async () => {
+    const broker: MosquittoHandle = await startMosquitto();
+    const child = spawn(process.execPath, [SCRIPT], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        NEST_MQTT_ASYNC: pathToFileURL(join(libDir, 'nest/index.js')).href,
+        MQTT_URL: broker.url,
+        MAX_ATTEMPTS: '2',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!output.includes('listening')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the app did not start: ${output}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await broker.stop();
+      const code = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 15_000))]);
+      expect(code).toBe(1);
+      expect(output).toContain('stopped consuming');
+      expect(output).toContain(broker.url);
+    } finally {
+      child.kill('SIGKILL');
+      await broker.stop();
+    }
+  }, 60_000);
+});
