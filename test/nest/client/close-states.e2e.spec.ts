@@ -8,6 +8,7 @@ import { type ClientProxy, ClientsModule } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
 import { ClientMqttAsync, MqttAsyncClientClosedError } from '../../../lib/nest/index.js';
+import { MqttAsyncTestBroker } from '../../../lib/testing/index.js';
 import { type FakeBroker, startFakeBroker } from '../../support/fake-broker.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { freePort } from '../../support/ports.js';
@@ -153,5 +154,18 @@ describeMosquitto('ClientMqttAsync.close() with mosquitto', () => {
     const emitting = settleWithin(lastValueFrom(client.emit('events/x', 1)), HANG_MS * 2, 'emit()');
     await expectPromptClose(client);
     expect((await emitting).error).toBeInstanceOf(MqttAsyncClientClosedError);
+  });
+});
+
+describe('ClientMqttAsync.close() on the in-memory broker', () => {
+  it('connected, with a send() nobody answers and a QoS 1 emit(): resolves, the send() gets MqttAsyncClientClosedError', async () => {
+    const broker = new MqttAsyncTestBroker({ protocolVersion: 5 });
+    cleanups.push(() => broker.close());
+    const client = track(broker.createClient() as ClientMqttAsync);
+    await client.connect();
+    const sending = settleWithin(lastValueFrom(client.send('nobody/answers', 1)), HANG_MS * 2, 'send()');
+    await lastValueFrom(client.emit('events/x', 1));
+    await expectPromptClose(client);
+    expect((await sending).error).toBeInstanceOf(MqttAsyncClientClosedError);
   });
 });
