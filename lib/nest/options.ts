@@ -15,6 +15,11 @@ export interface MqttAsyncTransportOptions extends MqttClientOptions {
    * `ClientMqtt`/`ServerMqtt` interoperate. Always on for protocolVersion 4; opt-in on 5.
    */
   nestWireFormat?: boolean;
+  /**
+   * OpenTelemetry traces and metrics (default on when `@opentelemetry/api` is installed; the app's registered
+   * providers decide where they go, the API's no-op providers cost next to nothing). `false` turns them off.
+   */
+  telemetry?: boolean;
 }
 
 export type HandlerAckMode = 'auto' | 'after' | 'manual';

@@ -27,6 +27,9 @@ import {
   packetCodecs,
 } from '../serialization/index.js';
 import { nestReplyTopic } from '../server/nest-wire.js';
+import { sendTraced } from '../telemetry/client-hooks.js';
+import { loadTelemetry } from '../telemetry/load.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { ConnectionGate, DEFAULT_OFFLINE_QUEUE_SIZE } from './connection-gate.js';
 import { DEFAULT_PUBLISH_TIMEOUT, EventPublisher } from './event-publisher.js';
 import { PendingRequests } from './pending-requests.js';
@@ -84,6 +87,9 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   /** Bumped by `close()`: a connect that completes afterwards is discarded. */
   private generation = 0;
   private readonly listeners: Array<[string, Listener]> = [];
+  /** OpenTelemetry spans and metrics; undefined when `telemetry: false` or `@opentelemetry/api` is absent. */
+  private telemetry: Telemetry | undefined;
+  private readonly telemetryReady: Promise<Telemetry | undefined>;
   /** Unpredictable request ids (also unique across clients on shared Nest `<topic>/reply` topics). */
   private readonly ids = new RequestIds();
   private readonly codecs: PacketCodecs;
@@ -97,6 +103,10 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.codecs = packetCodecs(options);
     this.requestQos = options.requestQos ?? DEFAULT_REQUEST_QOS;
     this.gate = new ConnectionGate(options.url, options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE);
+    this.telemetryReady = loadTelemetry(options.telemetry, 'client').then((t) => {
+      this.telemetry = t;
+      return t;
+    });
     this.pending = new PendingRequests(
       options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
       (pattern, ms, drops) => this.gate.requestTimeoutError(pattern, ms, drops),
@@ -159,10 +169,14 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       await client.disconnect().catch(() => undefined);
       throw generation === this.generation ? err : closed();
     }
-    this.client = client;
+    const telemetry = await this.telemetryReady;
+    telemetry?.observe(client);
+    // Publishes (requests, events) go through the telemetry wrapper: PRODUCER spans, trace context carried.
+    const producer = telemetry ? telemetry.wrap(client) : client;
+    this.client = producer;
     this.gate.onStatus(client.status);
     this._status$.next(client.status);
-    return client;
+    return producer;
   }
 
   private async prepareReplies(client: MqttDriverClient): Promise<void> {
@@ -186,6 +200,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       requestTimeout: _requestTimeout,
       publishTimeout: _publishTimeout,
       offlineQueueSize: _offlineQueueSize,
+      telemetry: _telemetry,
       ...driverOptions
     } = this.options;
     const before = driverOptions.beforeConnect;
@@ -323,6 +338,14 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   }
 
   protected publish(packet: ReadPacket, callback: Callback): () => void {
+    const telemetry = this.telemetry;
+    if (!telemetry) return this.publishRequest(packet, callback);
+    return sendTraced(telemetry, this.client, this.normalizePattern(packet.pattern), callback, (traced) =>
+      this.publishRequest(packet, traced),
+    );
+  }
+
+  private publishRequest(packet: ReadPacket, callback: Callback): () => void {
     const id = this.ids.next();
     const pattern = this.normalizePattern(packet.pattern);
     if (!this.pending.add(id, pattern, callback, this.gate.drops)) return () => undefined;

@@ -7,7 +7,13 @@ export interface NestWireRequest {
   id?: string;
 }
 
-const REQUEST_KEYS = new Set(['pattern', 'data', 'id']);
+/**
+ * W3C trace context fields we add to a 3.1.1 envelope (no user properties there); Nest's built-in transport
+ * ignores them, and so does our decoder.
+ */
+export const ENVELOPE_TRACE_KEYS: readonly string[] = ['traceparent', 'tracestate', 'baggage'];
+
+const REQUEST_KEYS = new Set(['pattern', 'data', 'id', ...ENVELOPE_TRACE_KEYS]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);

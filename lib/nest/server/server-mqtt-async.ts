@@ -16,6 +16,9 @@ import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
+import { loadTelemetry } from '../telemetry/load.js';
+import { dispatchTraced } from '../telemetry/server-hooks.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { AckSequencer, type AckTicket } from './ack-sequencer.js';
 import { ackWatch } from './ack-watch.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
@@ -90,6 +93,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private stopConsuming: () => void = () => {};
   private stopped: Promise<void> = Promise.resolve();
   private readonly dispatcher: MessageDispatcher;
+  /** OpenTelemetry spans and metrics; undefined when `telemetry: false` or `@opentelemetry/api` is absent. */
+  private telemetry: Telemetry | undefined;
   /** Replies and dead letters are handed to the driver without holding a handler slot until their PUBACK. */
   private readonly publisher = new HandedOffPublisher((err, topic) =>
     this.logger.error(`Publish to '${topic}' failed: ${describe(err)}`),
@@ -104,7 +109,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       },
       options,
       logger: this.logger,
-      client: () => this.publisher.wrap(this.unwrap()),
+      client: () => this.publisher.wrap(this.telemetry ? this.telemetry.wrap(this.unwrap()) : this.unwrap()),
       toObservable: (result) => this.transformToObservable(result),
       get closing() {
         return self.closeSignal.signal;
@@ -138,6 +143,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const connector = this.options.connector ?? defaultConnector();
     this._status$.next('connecting');
     const closed = () => new MqttAsyncServerClosedError();
+    this.telemetry = await loadTelemetry(this.options.telemetry, 'server', this.options.deadLetterTopic);
     const client = await connector(this.options.url, this.clientOptions()).catch((err: unknown) => {
       if (this.closing) throw closed(); // close() aborted the attempts
       this.mqttClient = undefined;
@@ -157,6 +163,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
     if (this.closing) throw closed();
     this._status$.next(client.status);
+    this.telemetry?.observe(client);
     this.consumeAll();
     listeningServers.add(this);
   }
@@ -205,6 +212,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       ack: _ack,
       concurrency: _concurrency,
       group: _group,
+      telemetry: _t,
       ...rest
     } = this.options as MqttAsyncServerOptions & Record<string, unknown>;
     const options = { ...rest } as MqttClientOptions;
@@ -275,7 +283,11 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       if (failed) this.logger.error(`Message on '${message.topic}' failed: ${describe(error)}`);
       else if (this.handledListeners > 0) this.emitHandled(message, error);
     };
-    const work: Promise<void> = this.dispatcher.dispatch(group, message, ticket).then(
+    const dispatch = () => this.dispatcher.dispatch(group, message, ticket);
+    const running = this.telemetry
+      ? dispatchTraced(this.telemetry, this.router, this.unwrap(), group, message, dispatch)
+      : dispatch();
+    const work: Promise<void> = running.then(
       (error) => finish(error),
       (err: unknown) => finish(err, true),
     );
