@@ -57,6 +57,7 @@ export {
   type ResponsePacket,
   TEXT_CONTENT_TYPE,
 } from './serialization/index.js';
+export { MqttAsyncConfigError } from './server/dead-letter.js';
 export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
 export { MqttAsyncServerClosingError } from './server/replies.js';
 export {

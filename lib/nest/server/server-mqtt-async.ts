@@ -21,6 +21,7 @@ import { dispatchTraced } from '../telemetry/server-hooks.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AckSequencer, type AckTicket } from './ack-sequencer.js';
 import { ackWatch } from './ack-watch.js';
+import { checkDeadLetterTopic } from './dead-letter.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
@@ -140,6 +141,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
       this.router.add(pattern, handler, handler.isEventHandler === true, handler.extras, `${kind}('${pattern}')`);
     }
+    checkDeadLetterTopic(this.options.deadLetterTopic, this.router);
     const connector = this.options.connector ?? defaultConnector();
     this._status$.next('connecting');
     const closed = () => new MqttAsyncServerClosedError();
