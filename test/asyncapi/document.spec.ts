@@ -211,6 +211,44 @@ describe('createAsyncApiDocument', () => {
   });
 });
 
+@Controller()
+class SharedController {
+  @EventPattern<string>('$share/pool/jobs/{id}')
+  job() {}
+
+  @MessagePattern({ cmd: 'price' })
+  price() {
+    return 1;
+  }
+
+  @EventPattern<string>('cache/flush', { shared: false })
+  flush() {}
+}
+
+describe('createAsyncApiDocument with $share patterns and server-wide defaults', () => {
+  it('addresses the real topic, subscribes as the server does (group, qos, ack)', async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [SharedController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    const url = 'mqtt://broker.local:1884';
+    app.connectMicroservice({ strategy: new ServerMqttAsync({ url, group: 'svc', qos: 2, ack: 'after' }) });
+    try {
+      const doc = await createAsyncApiDocument(app);
+      const ops = Object.values(doc.operations) as unknown as Array<Record<string, unknown>>;
+      const byTitle = (t: string) => ops.find((o) => o.title === t)!;
+      expect(byTitle('SharedController.job')['x-mqtt-subscription']).toBe('$share/pool/jobs/+');
+      expect(byTitle('SharedController.price')).toMatchObject({
+        'x-mqtt-subscription': '$share/svc/{"cmd":"price"}',
+        'x-mqtt-ack': 'after',
+        bindings: { mqtt: { qos: 2 } },
+      });
+      expect(byTitle('SharedController.flush')['x-mqtt-subscription']).toBe('cache/flush');
+      expect(Object.values(doc.channels).map((c) => c.address)).toContain('jobs/{id}');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('createAsyncApiDocument servers', () => {
   it("defaults to the app's own ServerMqttAsync strategies", async () => {
     const moduleRef = await Test.createTestingModule({ controllers: [EdgeCasesController] }).compile();

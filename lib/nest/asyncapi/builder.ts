@@ -1,4 +1,6 @@
+import type { MqttAsyncHandlerDefaults } from '../options.js';
 import { parseRoutePattern } from '../routing/pattern.js';
+import { type ResolvedHandlerOptions, resolveHandlerOptions, sharedFilter } from '../routing/router.js';
 import type { AsyncApiPayload, AsyncApiPublisher, JsonSchema } from './decorators.js';
 import type { ScannedHandler } from './scan.js';
 import type { SchemaCollector } from './schemas.js';
@@ -12,11 +14,15 @@ export class DocumentBuilder {
     private readonly doc: AsyncApiDocument,
     private readonly schemas: SchemaCollector,
     private readonly parameterDescriptions: Record<string, string>,
+    /** The server-wide handler defaults (`qos`, `ack`, `concurrency`, `group`) of the app's ServerMqttAsync. */
+    private readonly defaults: MqttAsyncHandlerDefaults = {},
   ) {}
 
   addHandler(handler: ScannedHandler): void {
-    const route = parseRoutePattern(handler.pattern, `${handler.controller}.${handler.method}`);
-    const address = toAddress(handler.pattern);
+    const where = `${handler.controller}.${handler.method}`;
+    const route = parseRoutePattern(handler.pattern, where);
+    // A `$share/<group>/` or `$queue/` prefix is how the handler subscribes, not where messages are published.
+    const address = toAddress(handler.pattern.split('/').slice(-route.levels.length).join('/'));
     const channelId = this.channel(address);
     const isRpc = handler.kind === 'message';
     const messageRef = this.message(channelId, `${handler.method}${isRpc ? 'Request' : 'Message'}`, {
@@ -26,14 +32,15 @@ export class DocumentBuilder {
       payload: handler.payload,
       rpcRequest: isRpc,
     });
-    const o = handler.options;
-    const filter = o.shared ? `$share/${o.shared}/${route.filter}` : route.filter;
+    const o = resolveHandlerOptions(handler.options, where, this.defaults);
+    if (route.shared !== undefined) o.shared = route.shared;
+    const filter = o.shared === undefined ? route.filter : sharedFilter(o.shared, route.filter);
     const operation: AsyncApiOperationObject = {
       action: 'receive',
       channel: { $ref: `#/channels/${channelId}` },
       title: `${handler.controller}.${handler.method}`,
       ...(handler.operation.summary ? { summary: handler.operation.summary } : {}),
-      description: describeHandler(handler, filter),
+      description: describeHandler(handler, filter, o),
       messages: [messageRef],
       bindings: { mqtt: { qos: o.qos ?? 1, bindingVersion: BINDING_VERSION } },
       'x-mqtt-subscription': filter,
@@ -162,8 +169,7 @@ function contentTypeOf(payload: JsonSchema): string {
   return 'application/json';
 }
 
-function describeHandler(handler: ScannedHandler, filter: string): string {
-  const o = handler.options;
+function describeHandler(handler: ScannedHandler, filter: string, o: ResolvedHandlerOptions): string {
   const lines = [handler.operation.description ?? ''];
   lines.push(
     handler.kind === 'message'

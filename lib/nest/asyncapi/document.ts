@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import type { MqttAsyncHandlerDefaults } from '../options.js';
 import { DocumentBuilder } from './builder.js';
 import { scanClients, scanHandlers } from './scan.js';
 import { loadClassSchemas, SchemaCollector } from './schemas.js';
@@ -37,7 +38,7 @@ export async function createAsyncApiDocument(
     channels: {},
     operations: {},
   };
-  const builder = new DocumentBuilder(doc, schemas, options.parameters ?? {});
+  const builder = new DocumentBuilder(doc, schemas, options.parameters ?? {}, handlerDefaults(app));
   for (const handler of handlers) builder.addHandler(handler);
   for (const publisher of options.publishers ?? []) builder.addPublisher(publisher);
   for (const channel of Object.values(doc.channels)) {
@@ -83,6 +84,14 @@ function uniqueName(taken: Record<string, unknown>, wanted: string): string {
 function brokerKey(info: AsyncApiServerInfo): string {
   const server = toServer(info);
   return `${server.protocol}://${server.host}${server.pathname ?? ''}`;
+}
+
+/** The server-wide handler defaults (`qos`, `ack`, `concurrency`, `group`) of the app's first `ServerMqttAsync`. */
+function handlerDefaults(app: INestApplicationContext): MqttAsyncHandlerDefaults {
+  const first = Object.values(discoverStrategies(app))[0] as MqttAsyncHandlerDefaults | undefined;
+  if (!first) return {};
+  const { qos, ack, concurrency, group } = first;
+  return { qos, ack, concurrency, group };
 }
 
 /** The `ServerMqttAsync` strategies of the app: itself (a microservice) or those of `connectMicroservice()`. */

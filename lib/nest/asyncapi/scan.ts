@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { Server } from '@nestjs/microservices';
 import { ClientMqttAsync } from '../client/client-mqtt-async.js';
 import type { MqttAsyncHandlerOptions } from '../options.js';
 import {
@@ -31,6 +32,11 @@ export interface ScannedHandler {
   payload?: AsyncApiPayload;
   operation: AsyncApiOperationOptions;
   publishes: AsyncApiPublisher[];
+}
+
+/** Nest's own normalisation of a pattern (what `Server.addHandler()` subscribes); it does not use `this`. */
+function normalizePattern(pattern: object): string {
+  return (Server.prototype as unknown as { normalizePattern(p: unknown): string }).normalizePattern(pattern);
 }
 
 type Ctor = abstract new (...args: never[]) => unknown;
@@ -105,7 +111,10 @@ function scanController(metatype: Ctor, transportId?: symbol): ScannedHandler[] 
       publishes: Reflect.getMetadata(ASYNCAPI_PUBLISHES, fn) ?? [],
     } as const;
     for (const pattern of patterns) {
+      // Object patterns ({ cmd: 'sum' }) are subscribed as the topic Nest normalises them to.
       if (typeof pattern === 'string') found.push({ ...base, pattern });
+      else if (typeof pattern === 'object' && pattern !== null)
+        found.push({ ...base, pattern: normalizePattern(pattern) });
     }
   }
   return found;
