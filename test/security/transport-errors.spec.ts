@@ -25,6 +25,7 @@ describe('transport error mapping', () => {
     expect(err.message).toMatch(advice);
     expect(err.message).toContain(code);
     expect(err.cause).toBe(cause);
+    expect(err.code).toBe(code);
     expect(isPermanentTransportError(err)).toBe(true);
   });
 
@@ -33,6 +34,8 @@ describe('transport error mapping', () => {
     (code) => {
       const err = connectErrorFrom(coded(code, `connect ${code}`), new URL('mqtt://h:1883'));
       expect(err.message).toMatch(/Cannot reach mqtt:\/\/h:1883/);
+      expect(err.message).toMatch(/; (nothing accepts|the host|the connection was reset)/); // what to do
+      expect(err.code).toBe(code);
       expect(isPermanentTransportError(err)).toBe(false);
     },
   );
