@@ -27,9 +27,7 @@ import {
   packetCodecs,
 } from '../serialization/index.js';
 import { nestReplyTopic } from '../server/nest-wire.js';
-import { sendTraced } from '../telemetry/client-hooks.js';
-import { loadTelemetry } from '../telemetry/load.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import { ClientTelemetry } from '../telemetry/client-hooks.js';
 import { ConnectionGate, DEFAULT_OFFLINE_QUEUE_SIZE } from './connection-gate.js';
 import { DEFAULT_PUBLISH_TIMEOUT, EventPublisher } from './event-publisher.js';
 import { PendingRequests } from './pending-requests.js';
@@ -87,9 +85,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   /** Bumped by `close()`: a connect that completes afterwards is discarded. */
   private generation = 0;
   private readonly listeners: Array<[string, Listener]> = [];
-  /** OpenTelemetry spans and metrics; undefined when `telemetry: false` or `@opentelemetry/api` is absent. */
-  private telemetry: Telemetry | undefined;
-  private readonly telemetryReady: Promise<Telemetry | undefined>;
+  private readonly telemetry: ClientTelemetry;
   /** Unpredictable request ids (also unique across clients on shared Nest `<topic>/reply` topics). */
   private readonly ids = new RequestIds();
   private readonly codecs: PacketCodecs;
@@ -103,10 +99,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.codecs = packetCodecs(options);
     this.requestQos = options.requestQos ?? DEFAULT_REQUEST_QOS;
     this.gate = new ConnectionGate(options.url, options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE);
-    this.telemetryReady = loadTelemetry(options.telemetry, 'client').then((t) => {
-      this.telemetry = t;
-      return t;
-    });
+    this.telemetry = new ClientTelemetry(options.telemetry);
     this.pending = new PendingRequests(
       options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
       (pattern, ms, drops) => this.gate.requestTimeoutError(pattern, ms, drops),
@@ -169,7 +162,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       await client.disconnect().catch(() => undefined);
       throw generation === this.generation ? err : closed();
     }
-    const telemetry = await this.telemetryReady;
+    const telemetry = await this.telemetry.ready;
     telemetry?.observe(client);
     // Publishes (requests, events) go through the telemetry wrapper: PRODUCER spans, trace context carried.
     const producer = telemetry ? telemetry.wrap(client) : client;
@@ -338,11 +331,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   }
 
   protected publish(packet: ReadPacket, callback: Callback): () => void {
-    const telemetry = this.telemetry;
-    if (!telemetry) return this.publishRequest(packet, callback);
-    return sendTraced(telemetry, this.client, this.normalizePattern(packet.pattern), callback, (traced) =>
-      this.publishRequest(packet, traced),
-    );
+    const pattern = () => this.normalizePattern(packet.pattern);
+    return this.telemetry.send(this.client, pattern, callback, (cb) => this.publishRequest(packet, cb));
   }
 
   private publishRequest(packet: ReadPacket, callback: Callback): () => void {

@@ -1,5 +1,6 @@
 import type { WritePacket } from '@nestjs/microservices';
 import type { MqttDriverClient } from '../../driver/index.js';
+import { loadTelemetry } from './load.js';
 import type { Telemetry } from './telemetry.js';
 
 type Callback = (packet: WritePacket) => void;
@@ -36,4 +37,49 @@ export function sendTraced(
     end?.();
     teardown();
   };
+}
+
+/**
+ * The first `send()` of a new client may come before the API finished loading: it waits for it (the caller's
+ * context travels along), so that request gets its span too. Returns the teardown.
+ */
+export function afterLoading(ready: Promise<unknown>, run: () => () => void): () => void {
+  let teardown: (() => void) | undefined;
+  let tornDown = false;
+  void ready.then(() => {
+    if (!tornDown) teardown = run();
+  });
+  return () => {
+    tornDown = true;
+    teardown?.();
+  };
+}
+
+/** A `ClientMqttAsync`'s telemetry: loading from construction on (`ready`), then `current` (or none). */
+export class ClientTelemetry {
+  current: Telemetry | undefined;
+  private loaded: boolean;
+  readonly ready: Promise<Telemetry | undefined>;
+
+  constructor(enabled: boolean | undefined) {
+    this.loaded = enabled === false;
+    this.ready = loadTelemetry(enabled, 'client').then((t) => {
+      this.current = t;
+      this.loaded = true;
+      return t;
+    });
+  }
+
+  /** Runs one `send()` request, inside its span when telemetry is on. */
+  send(
+    client: MqttDriverClient | undefined,
+    pattern: () => string,
+    callback: Callback,
+    request: (callback: Callback) => () => void,
+  ): () => void {
+    const telemetry = this.current;
+    if (telemetry) return sendTraced(telemetry, client, pattern(), callback, request);
+    if (this.loaded) return request(callback);
+    return afterLoading(this.ready, () => this.send(client, pattern, callback, request));
+  }
 }

@@ -180,6 +180,28 @@ describeMosquitto.each([5, 4] as const)('OpenTelemetry on mosquitto (protocol %s
     expect(parentOf(process)).toBe(send.spanContext().spanId);
   });
 
+  it('a send() nobody answers: ERROR span, request timeout counted; metric attributes name patterns', async () => {
+    await start();
+    const lonely = new ClientMqttAsync({ url: mosquitto.url, protocolVersion, requestTimeout: 200 });
+    try {
+      await expect(lastValueFrom(lonely.send('nobody/home', 1))).rejects.toThrow(/No reply/);
+    } finally {
+      await lonely.close();
+    }
+    const send = spanNamed(otel.spans(), 'send nobody/home');
+    expect(send.status.code).toBe(SpanStatusCode.ERROR);
+    expect(send.attributes['error.type']).toBe('MqttAsyncRequestTimeoutError');
+    expect(await otel.metricNames()).toContain('nest_mqtt_async.request.timeouts');
+    // Low cardinality: processing is recorded per handler pattern, never per topic.
+    expect(await get('/orders/9')).toEqual({ id: '9', total: 42 });
+    const metrics = (await otel.collect()).scopeMetrics.flatMap((scope) => scope.metrics);
+    const processed = metrics.find((m) => m.descriptor.name === 'messaging.process.duration');
+    const attributes = processed?.dataPoints.map((p) => p.attributes) ?? [];
+    expect(attributes.length).toBeGreaterThan(0);
+    for (const a of attributes) expect(a['messaging.destination.name']).toBeUndefined();
+    expect(attributes.map((a) => a['messaging.destination.template'])).toContain('orders/{id}/get');
+  });
+
   it('telemetry: false records nothing and carries no trace context', async () => {
     await start(false);
     seen.order = 'not run';
