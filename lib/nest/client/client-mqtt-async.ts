@@ -144,7 +144,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.gate.onStatus('connecting');
     let client: MqttDriverClient;
     try {
-      client = await connector(this.options.url, this.driverOptions());
+      client = await this.telemetry.detached(() => connector(this.options.url, this.driverOptions()));
     } catch (err) {
       if (generation !== this.generation) throw closed();
       this.wired = undefined;

@@ -70,6 +70,12 @@ export class ClientTelemetry {
     });
   }
 
+  /** Runs `fn` (opening the connection) outside the caller's trace, once the API is loaded. */
+  async detached<T>(fn: () => Promise<T>): Promise<T> {
+    const telemetry = await this.ready;
+    return telemetry ? telemetry.detached(fn) : fn();
+  }
+
   /** Runs one `send()` request, inside its span when telemetry is on. */
   send(
     client: MqttDriverClient | undefined,

@@ -175,13 +175,11 @@ export class Telemetry {
     this.metrics.consumed.add(1, metricAttrs);
     this.metrics.awaitingAck.add(1, metricAttrs);
     const done = (error: unknown) => {
-      if (error !== undefined) {
-        this.fail(span, error);
-        metricAttrs['error.type'] = errorType(error);
-      }
+      this.metrics.awaitingAck.add(-1, metricAttrs);
+      const attrs = error === undefined ? metricAttrs : { ...metricAttrs, 'error.type': errorType(error) };
+      if (error !== undefined) this.fail(span, error);
       span.end();
-      this.metrics.awaitingAck.add(-1, { ...metricAttrs, 'error.type': undefined });
-      this.metrics.processDuration.record((performance.now() - started) / 1000, metricAttrs);
+      this.metrics.processDuration.record((performance.now() - started) / 1000, attrs);
     };
     return context.with(ctx, dispatch).then(
       (result) => {
@@ -235,6 +233,14 @@ export class Telemetry {
       span.end();
       this.metrics.operationDuration.record((performance.now() - started) / 1000, attrs);
     };
+  }
+
+  /**
+   * Runs `fn` outside any trace: a connection opened inside a request's span would otherwise carry that span
+   * (and its "span already open" mark) into every socket callback, for as long as the connection lives.
+   */
+  detached<T>(fn: () => T): T {
+    return this.api.context.with(this.api.ROOT_CONTEXT, fn);
   }
 
   private fail(span: Api.Span, error: unknown): void {
