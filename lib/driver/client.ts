@@ -4,6 +4,7 @@ import { encodePacket, publishPacketSize } from './codec/index.js';
 import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
+import { inspectAs } from './inspect.js';
 import { DEFAULT_MAX_USER_PROPERTIES, InboundMessage } from './message.js';
 import { Pings } from './ping.js';
 import { clientPublishProperties } from './publish-properties.js';
@@ -13,6 +14,7 @@ import { InboundAcks } from './session/inbound.js';
 import { Outbound } from './session/outbound.js';
 import { validateTopicName } from './topic.js';
 import { Reauthentication } from './transport/index.js';
+import { redactUrl } from './transport/url.js';
 import type {
   ClientEvents,
   ClientStatus,
@@ -392,3 +394,8 @@ export class MqttClient implements MqttDriverClient {
     this.emit('error', error instanceof MqttError ? error : new MqttError(error.message, { cause: error }));
   }
 }
+
+inspectAs(
+  MqttClient,
+  (c) => `MqttClient { url: '${redactUrl(c.url.href)}', clientId: '${c.clientId}', status: '${c.status}' }`,
+);

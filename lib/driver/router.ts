@@ -244,7 +244,7 @@ export class Router {
       settle?.(0);
       if (packet.qos === 0)
         this.client.fail(
-          new MqttSubscribeError(`Subscription buffer full: QoS 0 message on ${packet.topic} dropped`, []),
+          new MqttSubscribeError(`Subscription buffer full: QoS 0 message on ${printable(packet.topic)} dropped`, []),
         );
     }
   }

@@ -3,7 +3,9 @@
  * Works on strings that do not parse as URLs too.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+  // Up to the LAST `@`: a password holding an unescaped `/`, `?`, `#` or `@` must not survive (the URL then does
+  // not parse, and this is what error messages print). Over-redacting a path with an `@` is the safe side.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1***@');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AsyncApiDocument } from './types.js';
 
 /** Where the page loads the AsyncAPI React standalone bundle and its stylesheet from. */
@@ -15,10 +16,28 @@ const escapeHtml = (s: string) =>
 
 /** A self-contained HTML page rendering `document` with the AsyncAPI React component; no CDN involved. */
 export function renderAsyncApiHtml(document: AsyncApiDocument, options: AsyncApiHtmlOptions): string {
+  return renderAsyncApiPage(document, options).html;
+}
+
+/**
+ * The page and the Content-Security-Policy to serve it with: scripts only from this origin plus the one inline
+ * script, allowed by its SHA-256 hash, so text that slipped into the document could not run as a script.
+ */
+export function renderAsyncApiPage(
+  document: AsyncApiDocument,
+  options: AsyncApiHtmlOptions,
+): { html: string; contentSecurityPolicy: string } {
   // `<` is escaped so no string in the document can close the script element.
   const json = JSON.stringify(document).replace(/</g, '\\u003c');
   const title = escapeHtml(options.title ?? document.info.title);
-  return `<!doctype html>
+  const script = `
+AsyncApiStandalone.render({
+  schema: ${json},
+  config: { show: { sidebar: true, errors: true }, sidebar: { showOperations: 'byDefault' } },
+}, document.getElementById('asyncapi'));
+`;
+  const hash = createHash('sha256').update(script).digest('base64');
+  const html = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -29,13 +48,23 @@ export function renderAsyncApiHtml(document: AsyncApiDocument, options: AsyncApi
 <body>
 <div id="asyncapi"></div>
 <script src="${escapeHtml(options.bundleUrl)}"></script>
-<script>
-AsyncApiStandalone.render({
-  schema: ${json},
-  config: { show: { sidebar: true, errors: true }, sidebar: { showOperations: 'byDefault' } },
-}, document.getElementById('asyncapi'));
-</script>
+<script>${script}</script>
 </body>
 </html>
 `;
+  const contentSecurityPolicy = [
+    "default-src 'none'",
+    // 'unsafe-eval': the AsyncAPI parser in the bundle compiles JSON Schemas with `new Function` (ajv).
+    `script-src 'self' 'sha256-${hash}' 'unsafe-eval'`,
+    "worker-src 'self' blob:",
+    // The React component sets inline styles.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { html, contentSecurityPolicy };
 }

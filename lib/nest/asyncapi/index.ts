@@ -8,6 +8,6 @@ export {
   type JsonSchema,
 } from './decorators.js';
 export { createAsyncApiDocument } from './document.js';
-export { type AsyncApiHtmlOptions, renderAsyncApiHtml } from './html.js';
+export { type AsyncApiHtmlOptions, renderAsyncApiHtml, renderAsyncApiPage } from './html.js';
 export { AsyncApiModule, type AsyncApiSetupOptions } from './module.js';
 export type * from './types.js';

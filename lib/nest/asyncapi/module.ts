@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type INestApplication, Logger } from '@nestjs/common';
-import { renderAsyncApiHtml } from './html.js';
+import { renderAsyncApiPage } from './html.js';
 import type { AsyncApiDocument } from './types.js';
 
 const BUNDLE = '@asyncapi/react-component/browser/standalone/index.js';
@@ -29,9 +29,9 @@ export const AsyncApiModule = {
       ? `${base}: the AsyncAPI page needs @asyncapi/react-component, which is not installed (npm install @asyncapi/react-component); only ${base}.json is served.`
       : undefined;
     if (missing) new Logger('AsyncApiModule').warn(missing);
-    const html = missing
-      ? renderMissingPage(base, missing)
-      : renderAsyncApiHtml(document, {
+    const page = missing
+      ? { html: renderMissingPage(base, missing), contentSecurityPolicy: "default-src 'none'" }
+      : renderAsyncApiPage(document, {
           bundleUrl: `${base}/assets/asyncapi-standalone.js`,
           stylesUrl: `${base}/assets/asyncapi.css`,
           ...(options.title ? { title: options.title } : {}),
@@ -39,9 +39,13 @@ export const AsyncApiModule = {
     const json = JSON.stringify(document, null, 2);
     const send = (res: unknown, type: string, body: string) => {
       adapter.setHeader(res, 'Content-Type', type);
+      adapter.setHeader(res, 'X-Content-Type-Options', 'nosniff');
       adapter.reply(res, body, 200);
     };
-    adapter.get(base, (_req: unknown, res: unknown) => send(res, 'text/html; charset=utf-8', html));
+    adapter.get(base, (_req: unknown, res: unknown) => {
+      adapter.setHeader(res, 'Content-Security-Policy', page.contentSecurityPolicy);
+      send(res, 'text/html; charset=utf-8', page.html);
+    });
     adapter.get(`${base}.json`, (_req: unknown, res: unknown) => send(res, 'application/json; charset=utf-8', json));
     if (missing) return;
     const asset = (route: string, specifier: string, type: string) => {

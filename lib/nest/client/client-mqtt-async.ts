@@ -13,6 +13,7 @@ import {
   redactUrl,
   type Subscription,
 } from '../../driver/index.js';
+import { inspectAs } from '../../driver/inspect.js';
 import { connectFailure, MqttAsyncClientClosedError } from '../errors.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncClientOptions } from '../options.js';
@@ -410,3 +411,8 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     return this.events.emit<T>(this.normalizePattern(packet.pattern), packet.data);
   }
 }
+
+inspectAs(
+  ClientMqttAsync,
+  (c) => `ClientMqttAsync { url: '${redactUrl((c as unknown as { options: { url: string } }).options.url)}' }`,
+);

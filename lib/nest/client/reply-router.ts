@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { MqttMessage, Subscription } from '../../driver/index.js';
+import { printable } from '../../driver/printable.js';
 import {
   type DecodedResponse,
   decodeResponse,
@@ -46,7 +47,7 @@ export class ReplyRouter {
   private onUndecodable(message: MqttMessage, nestWire: boolean, err: unknown): void {
     const id = nestWire ? undefined : message.properties?.correlationData?.toString();
     if (id !== undefined && this.pending.deliver(id, { err, isDisposed: true })) return;
-    this.log.warn(`Undecodable reply on '${message.topic}' dropped: ${(err as Error).message}`);
+    this.log.warn(`Undecodable reply on '${printable(message.topic)}' dropped: ${(err as Error).message}`);
   }
 
   private route(reply: DecodedResponse): void {

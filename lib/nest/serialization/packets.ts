@@ -1,5 +1,6 @@
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 import type { MqttMessage } from '../../driver/index.js';
+import { printable } from '../../driver/printable.js';
 import { isNestWireReply, isNestWireRequest } from '../server/nest-wire.js';
 import { decodePayloadOrThrow, type EncodedPayload, encodePayload, MqttAsyncPayloadError } from './payload.js';
 import { decodeReplyFlags, replyError } from './reply.js';
@@ -77,7 +78,7 @@ async function runDeserializer(deserializer: Deserializer, value: unknown, messa
   const packet: unknown = await deserializer.deserialize(value, deserializerContext(message));
   if (!isObject(packet)) {
     throw new MqttAsyncPayloadError(
-      `The custom deserializer returned ${packet === null ? 'null' : typeof packet} for '${message.topic}'; it must return ${shape}`,
+      `The custom deserializer returned ${packet === null ? 'null' : typeof packet} for '${printable(message.topic)}'; it must return ${shape}`,
     );
   }
   return packet;

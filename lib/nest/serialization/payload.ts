@@ -1,4 +1,5 @@
 import type { MqttMessage } from '../../driver/index.js';
+import { printable } from '../../driver/printable.js';
 import { MqttAsyncError } from '../errors.js';
 import { JSON_CONTENT_TYPE } from '../protocol.js';
 
@@ -31,30 +32,46 @@ function text(payload: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * What is wrong with a JSON payload, without quoting it: V8's messages echo a slice of the input, which would put
+ * attacker bytes into logs, error replies and dead-letter properties. Keeps only the position when given.
+ */
+function jsonProblem(err: unknown): string {
+  const position = /position (\d+)/.exec(String((err as Error)?.message))?.[1];
+  return position === undefined ? 'syntax error' : `syntax error at position ${position}`;
+}
+
 function parseJson(source: string, topic: string): unknown {
   try {
     return JSON.parse(source);
   } catch (err) {
     throw new MqttAsyncPayloadError(
-      `Payload on '${topic}' is not valid JSON (${(err as Error).message}); send JSON or set a Content Type`,
+      `Payload on '${printable(topic)}' is not valid JSON (${jsonProblem(err)}); send JSON or set a Content Type`,
       { cause: err },
     );
   }
 }
 
+/** The media type of a Content Type, parameters dropped: `application/json; charset=utf-8` → `application/json`. */
+function mediaType(contentType: string): string {
+  return contentType.split(';')[0]!.trim();
+}
+
+/** Exactly `application/json` or a `+json` suffix type: `application/jsonp-evil` is not JSON. */
 function isJsonContentType(contentType: string): boolean {
-  return contentType.startsWith(JSON_CONTENT_TYPE) || contentType.split(';')[0]!.trim().endsWith('+json');
+  const type = mediaType(contentType);
+  return type === JSON_CONTENT_TYPE || type.endsWith('+json');
 }
 
 function decodeByContentType(payload: Buffer, topic: string, contentType: string): unknown {
   if (isJsonContentType(contentType)) {
     const source = text(payload);
-    if (source === undefined) throw new MqttAsyncPayloadError(`Payload on '${topic}' is not UTF-8 JSON`);
+    if (source === undefined) throw new MqttAsyncPayloadError(`Payload on '${printable(topic)}' is not UTF-8 JSON`);
     return payload.length === 0 ? undefined : parseJson(source, topic);
   }
-  if (contentType.startsWith('text/')) {
+  if (mediaType(contentType).startsWith('text/')) {
     const source = text(payload);
-    if (source === undefined) throw new MqttAsyncPayloadError(`Payload on '${topic}' is not UTF-8 text`);
+    if (source === undefined) throw new MqttAsyncPayloadError(`Payload on '${printable(topic)}' is not UTF-8 text`);
     return source;
   }
   return payload;

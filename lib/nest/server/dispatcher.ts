@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, type Observable } from 'rxjs';
 import type { MqttDriverClient, MqttMessage, PublishProperties } from '../../driver/index.js';
+import { printable } from '../../driver/printable.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import type { HandlerAckMode, MqttAsyncServerOptions } from '../options.js';
 import { DEAD_LETTER_ERROR_PROPERTY, DEAD_LETTER_TOPIC_PROPERTY } from '../protocol.js';
@@ -106,7 +107,7 @@ export class MessageDispatcher {
       if (running) await running;
     } catch (err) {
       outcome.errors.push(err);
-      this.host.logger.error(`Message on '${message.topic}' failed: ${describe(err)}`);
+      this.host.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(err)}`);
     }
     settleAfterHandlers(ackMode, ticket, outcome);
     if (ticket.settled) await ticket.sent;
@@ -204,11 +205,11 @@ export class MessageDispatcher {
     }
     if (reply.kind === 'none') {
       this.host.logger.warn?.(
-        `@MessagePattern('${entry.route.pattern}') handled a message on '${message.topic}' that had no Response Topic; the result had nowhere to go`,
+        `@MessagePattern('${entry.route.pattern}') handled a message on '${printable(message.topic)}' that had no Response Topic; the result had nowhere to go`,
       );
     }
     const onError = (err: unknown) =>
-      this.host.logger.error(`Reply on '${message.topic}' could not be published: ${describe(err)}`);
+      this.host.logger.error(`Reply on '${printable(message.topic)}' could not be published: ${describe(err)}`);
     if (!isObservable(result)) {
       // A plain value (what `transformToObservable` would wrap in `of()`): one final reply.
       try {
@@ -235,12 +236,14 @@ export class MessageDispatcher {
       const result = await entry.handler(data, ctx);
       if (isObservable(result) && (await settleObservable(result, this.host.closing)) === 'closed') {
         this.host.logger.warn?.(
-          `@EventPattern('${entry.route.pattern}') on '${message.topic}': its Observable was unsubscribed by close()`,
+          `@EventPattern('${entry.route.pattern}') on '${printable(message.topic)}': its Observable was unsubscribed by close()`,
         );
       }
     } catch (err) {
       errors.push(err);
-      this.host.logger.error(`@EventPattern('${entry.route.pattern}') failed on '${message.topic}': ${describe(err)}`);
+      this.host.logger.error(
+        `@EventPattern('${entry.route.pattern}') failed on '${printable(message.topic)}': ${describe(err)}`,
+      );
       await this.deadLetter(message, err);
     }
   }
@@ -252,7 +255,7 @@ export class MessageDispatcher {
     err: unknown,
     ticket: AckTicket,
   ) {
-    this.host.logger.error(`Message on '${message.topic}' could not be decoded: ${describe(err)}`);
+    this.host.logger.error(`Message on '${printable(message.topic)}' could not be decoded: ${describe(err)}`);
     let responseTopic = message.properties?.responseTopic;
     if (
       rpc &&
@@ -287,7 +290,7 @@ export class MessageDispatcher {
     try {
       await client.publish(topic, message.payload, { qos: message.qos, properties });
     } catch (e) {
-      this.host.logger.error(`Dead-lettering '${message.topic}' to '${topic}' failed: ${describe(e)}`);
+      this.host.logger.error(`Dead-lettering '${printable(message.topic)}' to '${topic}' failed: ${describe(e)}`);
     }
   }
 

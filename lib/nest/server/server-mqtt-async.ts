@@ -10,6 +10,8 @@ import type {
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
 import { redactUrl } from '../../driver/index.js';
+import { inspectAs } from '../../driver/inspect.js';
+import { printable } from '../../driver/printable.js';
 import { connectFailure, MqttAsyncServerClosedError } from '../errors.js';
 import { listeningServers } from '../health/listening.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
@@ -98,7 +100,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private telemetry: Telemetry | undefined;
   /** Replies and dead letters are handed to the driver without holding a handler slot until their PUBACK. */
   private readonly publisher = new HandedOffPublisher((err, topic) =>
-    this.logger.error(`Publish to '${topic}' failed: ${describe(err)}`),
+    this.logger.error(`Publish to '${printable(topic)}' failed: ${describe(err)}`),
   );
 
   constructor(readonly options: MqttAsyncServerOptions) {
@@ -282,7 +284,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const finish = (error?: unknown, failed = false) => {
       slots.release();
       this.running.delete(work);
-      if (failed) this.logger.error(`Message on '${message.topic}' failed: ${describe(error)}`);
+      if (failed) this.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(error)}`);
       else if (this.handledListeners > 0) this.emitHandled(message, error);
     };
     const dispatch = () => this.dispatcher.dispatch(group, message, ticket);
@@ -371,3 +373,5 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     return this.mqttClient as T;
   }
 }
+
+inspectAs(ServerMqttAsync, (s) => `ServerMqttAsync { url: '${redactUrl(s.options.url)}' }`);
