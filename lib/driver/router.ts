@@ -260,13 +260,17 @@ export class Router {
     // One pass (splicing each match out was quadratic in the number held).
     const held = this.unrouted.splice(0);
     this.heldQos0 = 0;
+    const front: InboundMessage[] = [];
     for (const u of held) {
-      if (entry.filters.some((f) => topicMatches(f, u.packet.topic))) this.deliver(entry, u.packet, u.settle);
+      if (entry.filters.some((f) => topicMatches(f, u.packet.topic)))
+        front.push(this.client.makeMessage(u.packet, u.settle));
       else {
         this.unrouted.push(u);
         if (u.packet.qos === 0) this.heldQos0++;
       }
     }
+    // Held messages arrived before the SUBSCRIBE went out: they go before what was routed to it since.
+    entry.sub.pushFront(front);
   }
 
   /** Held messages stay: their entries are carried over, and the broker's DUP resends bind to them. */

@@ -64,6 +64,16 @@ export class MessageSubscription implements Subscription {
     return true;
   }
 
+  /**
+   * Messages held from before the SUBSCRIBE went out (a resumed session's queue), put in front of what was routed
+   * to the Subscription since then, so they are read in the order the broker sent them. Only called before the
+   * SUBACK, when nobody can be reading yet; their count is bounded by the held-message bounds.
+   */
+  pushFront(messages: readonly MqttMessage[]): void {
+    if (this.ended || messages.length === 0) return;
+    this.queue.unshiftAll(messages);
+  }
+
   /** Ends the Subscription and acknowledges what it had queued unread (its SUBSCRIBE failed; see Router). */
   discard(): void {
     this.end();
