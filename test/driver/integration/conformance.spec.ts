@@ -7,7 +7,7 @@ import type { ConnectPacket, PublishPacket } from '../../../lib/driver/codec/pac
 import { connect, MqttConnectError, MqttInvalidTopicError } from '../../../lib/driver/index.js';
 import { connectClient } from '../../hostile/harness.js';
 import { useFakeBroker } from '../../support/fake-broker.js';
-import { settlesWithin, take } from '../../support/messages.js';
+import { settlesWithin, take, until } from '../../support/messages.js';
 
 const broker = useFakeBroker();
 
@@ -34,8 +34,10 @@ describe('MQTT-3.3.4-6: a client PUBLISH carries no Subscription Identifier', ()
     for (const qos of [0, 1, 2] as const) {
       await w.client.publish('fwd/out', m?.payload ?? '', { qos, properties: m?.properties });
     }
-    await w.client.request('fwd/rpc', 'q', { properties: m?.properties, timeout: 50 }).catch(() => undefined);
-    const out = w.conn.received.filter((p): p is PublishPacket => p.type === 'publish');
+    const rpc = w.client.request('fwd/rpc', 'q', { properties: m?.properties, timeout: 10_000 }).catch(() => undefined);
+    const published = () => w.conn.received.filter((p): p is PublishPacket => p.type === 'publish');
+    await until(() => published().length === 4, 10_000, "the request's PUBLISH");
+    const out = published();
     expect(out.map((p) => p.topic)).toEqual(['fwd/out', 'fwd/out', 'fwd/out', 'fwd/rpc']);
     for (const p of out) {
       expect(p.properties?.subscriptionIdentifier).toBeUndefined();
@@ -44,6 +46,7 @@ describe('MQTT-3.3.4-6: a client PUBLISH carries no Subscription Identifier', ()
     }
     expect(w.conn.decodeError).toBeUndefined();
     await w.client.disconnect();
+    await rpc;
   });
 });
 
