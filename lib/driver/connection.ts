@@ -244,9 +244,15 @@ export class Connection {
     if (seconds === 0) return;
     const ms = seconds * 1000;
     const tick = Math.max(ms / 4, 50);
+    let due = Date.now() + tick;
+    let resumedAt = 0;
     const check = (): void => {
       const now = Date.now();
-      const idle = now - this.lastReceived;
+      // Woken more than a tick late, the process itself was stalled (GC, CPU starvation): that time passed for
+      // us, not for the link, and what the broker sent meanwhile is still unread. Count at most one period of
+      // silence from here, so a PINGREQ goes out now and the broker has half a period to answer it.
+      if (now - due > tick) resumedAt = now;
+      const idle = now - Math.max(this.lastReceived, resumedAt - ms);
       if (idle >= ms * 1.5) {
         this.timer = undefined;
         this.onProtocolError(
@@ -258,7 +264,9 @@ export class Connection {
       if (now - this.lastSent >= ms / 2 || idle >= ms / 2) {
         this.write(encodePacket({ type: 'pingreq' }, this.client.protocolVersion));
       }
-      this.timer = setTimeout(check, Math.max(1, Math.min(tick, ms * 1.5 - idle)));
+      const next = Math.max(1, Math.min(tick, ms * 1.5 - idle));
+      due = now + next;
+      this.timer = setTimeout(check, next);
       this.timer.unref?.();
     };
     this.timer = setTimeout(check, tick);
