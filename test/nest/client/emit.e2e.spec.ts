@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import mqtt, { type MqttClient } from 'mqtt';
+import { lastValueFrom } from 'rxjs';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
 import { MqttAsyncRecordBuilder } from '../../../lib/nest/record/index.js';
 import { describeIf } from '../../support/mosquitto.js';
@@ -114,8 +115,16 @@ for (const c of cases) {
         try {
           const received = next('events/bare');
           await bare.connect();
-          bare.emit('events/bare', new MqttAsyncRecordBuilder({ n: 2 }).setQos(1).build()).subscribe();
+          // Awaited: the observer can get the message before the broker's PUBACK reaches us, and close() rejects an
+          // emit it has not confirmed yet (an unhandled Observable error then failed this test now and then).
+          const emitted = lastValueFrom(
+            bare.emit('events/bare', new MqttAsyncRecordBuilder({ n: 2 }).setQos(1).build()),
+            {
+              defaultValue: undefined,
+            },
+          );
           const { payload, packet } = await received;
+          await emitted;
           expect(JSON.parse(payload)).toEqual({ n: 2 });
           expect(packet.qos).toBe(1);
         } finally {
