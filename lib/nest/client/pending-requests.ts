@@ -1,5 +1,6 @@
 import type { WritePacket } from '@nestjs/microservices';
 import { MqttAsyncError } from '../errors.js';
+import { ExpiryQueue } from './expiry-queue.js';
 
 /** Default cap on the `send()` calls of one `ClientMqttAsync` waiting for their reply (`maxPendingRequests`). */
 export const DEFAULT_MAX_PENDING_REQUESTS = 10_000;
@@ -22,25 +23,26 @@ type Callback = (packet: WritePacket) => void;
 interface Pending {
   pattern: string;
   callback: Callback;
-  expiresAt: number;
   /** What the caller wants back at expiry (the client: how many links had dropped when the request was made). */
   mark: number;
 }
 
 /**
  * The `send()` calls waiting for their final reply, keyed by request id. Every request of a client has the same
- * timeout, so they expire in insertion order (a Map keeps it) and one timer, set for the oldest, serves them all
- * instead of a timer per request.
+ * timeout, so one {@link ExpiryQueue} timer serves them all.
  */
 export class PendingRequests {
-  private readonly entries = new Map<string, Pending>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly entries: ExpiryQueue<string, Pending>;
 
   constructor(
     private readonly timeoutMs: number,
     private readonly onTimeout: (pattern: string, timeoutMs: number, mark: number) => unknown,
     private readonly max = DEFAULT_MAX_PENDING_REQUESTS,
-  ) {}
+  ) {
+    this.entries = new ExpiryQueue(timeoutMs, (entry) =>
+      entry.callback({ err: this.onTimeout(entry.pattern, this.timeoutMs, entry.mark), isDisposed: true }),
+    );
+  }
 
   /**
    * Registers a request; false (and `callback` gets {@link MqttAsyncTooManyRequestsError}) when `max` already wait:
@@ -51,8 +53,7 @@ export class PendingRequests {
       callback({ err: new MqttAsyncTooManyRequestsError(this.max), isDisposed: true });
       return false;
     }
-    this.entries.set(id, { pattern, callback, expiresAt: Date.now() + this.timeoutMs, mark });
-    if (!this.timer) this.arm(this.timeoutMs);
+    this.entries.set(id, { pattern, callback, mark });
     return true;
   }
 
@@ -76,28 +77,6 @@ export class PendingRequests {
 
   /** Ends every request with `err` (client closed). */
   failAll(err: () => unknown): void {
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const entry of all) entry.callback({ err: err(), isDisposed: true });
-  }
-
-  private arm(delay: number): void {
-    this.timer = setTimeout(() => this.expire(), Math.max(delay, 1));
-    this.timer.unref?.();
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = Date.now();
-    for (const [id, entry] of this.entries) {
-      if (entry.expiresAt > now) {
-        this.arm(entry.expiresAt - now);
-        return;
-      }
-      this.entries.delete(id);
-      entry.callback({ err: this.onTimeout(entry.pattern, this.timeoutMs, entry.mark), isDisposed: true });
-    }
+    for (const entry of this.entries.clear()) entry.callback({ err: err(), isDisposed: true });
   }
 }
