@@ -1,6 +1,5 @@
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import type {
-  ClientEvents,
   ClientStatus,
   Connector,
   MqttClientOptions,
@@ -27,21 +26,10 @@ import { checkDeadLetterTopic } from './dead-letter.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
+import { type MqttAsyncServerEvents, ServerListeners } from './server-listeners.js';
 import { StopSignal } from './stop-signal.js';
 
-/** Emitted once per received message after its handlers settled and its replies and acks were sent. */
-export interface MessageHandledEvent {
-  message: MqttMessage;
-  topic: string;
-  error?: unknown;
-}
-
-/** Events of `ServerMqttAsync.on()`: the driver's events plus `message:handled`. */
-export type MqttAsyncServerEvents = {
-  [E in keyof ClientEvents]: (...args: ClientEvents[E]) => void;
-} & {
-  'message:handled': (event: MessageHandledEvent) => void;
-};
+export type { MessageHandledEvent, MqttAsyncServerEvents } from './server-listeners.js';
 
 /**
  * Attempts of `listen()`'s first connection when the options set none, so it fails fast (with an error naming
@@ -50,8 +38,6 @@ export type MqttAsyncServerEvents = {
  */
 export const DEFAULT_SERVER_CONNECT_ATTEMPTS = DEFAULT_CONNECT_ATTEMPTS;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
-
-type Listener = (...args: unknown[]) => void;
 
 /** Stand-in until the driver exports `connect`; then the default connector. */
 function defaultConnector(): Connector {
@@ -84,9 +70,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private mqttClient: MqttDriverClient | undefined;
   private subscriptions: Subscription[] = [];
   private readonly running = new Set<Promise<void>>();
-  private readonly listeners: Array<[string, Listener]> = [];
-  /** 'message:handled' listeners among `listeners`: the event is built only when someone listens. */
-  private handledListeners = 0;
+  private readonly listeners = new ServerListeners(() => this.logger);
   private closing: Promise<void> | undefined;
   private lastError: Error | undefined;
   /** Why the transport stopped on its own (status `closed` without `close()`): reconnecting gave up. */
@@ -186,7 +170,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       this.lastError = err;
       this.logger.error(`MQTT client error: ${describe(err)}`);
     });
-    for (const [event, listener] of this.listeners) this.attach(event, listener);
+    this.listeners.attachAll(client);
   }
 
   /**
@@ -285,7 +269,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       slots.release();
       this.running.delete(work);
       if (failed) this.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(error)}`);
-      else if (this.handledListeners > 0) this.emitHandled(message, error);
+      else if (this.listeners.wantsHandled) this.listeners.emitHandled(message, error);
     };
     const dispatch = () => this.dispatcher.dispatch(group, message, ticket);
     const running = this.telemetry
@@ -296,19 +280,6 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       (err: unknown) => finish(err, true),
     );
     this.running.add(work);
-  }
-
-  private emitHandled(message: MqttMessage, error: unknown): void {
-    const event: MessageHandledEvent = { message, topic: message.topic };
-    if (error !== undefined) event.error = error;
-    for (const [name, listener] of this.listeners) {
-      if (name !== 'message:handled') continue;
-      try {
-        listener(event);
-      } catch (err) {
-        this.logger.error(`A 'message:handled' listener threw: ${describe(err)}`);
-      }
-    }
   }
 
   /**
@@ -354,15 +325,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     EventKey extends keyof MqttAsyncServerEvents = keyof MqttAsyncServerEvents,
     EventCallback extends MqttAsyncServerEvents[EventKey] = MqttAsyncServerEvents[EventKey],
   >(event: EventKey, callback: EventCallback): void {
-    const listener = callback as unknown as Listener;
-    this.listeners.push([event as string, listener]);
-    if (event === 'message:handled') this.handledListeners++;
-    if (this.mqttClient) this.attach(event as string, listener);
-  }
-
-  private attach(event: string, listener: Listener): void {
-    if (event === 'message:handled' || !this.mqttClient) return;
-    this.mqttClient.on(event as keyof ClientEvents, listener as never);
+    this.listeners.add(event as string, callback as unknown as (...args: unknown[]) => void, this.mqttClient);
   }
 
   /** The driver client (after `listen()`). */
