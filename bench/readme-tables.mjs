@@ -2,16 +2,16 @@
 /**
  * Copies the table of every benchmark results file (`table` in bench/results/<bench>.json: the same Markdown table
  * the bench printed when it wrote the file) between the `<!-- bench:start -->` / `<!-- bench:end -->` markers of
- * README.md, each under its bench's name, with the run's load and date. So every figure in that part of the README
- * comes from a committed script and result file.
+ * docs/benchmarks.md (the one place the figures are shown), each under its bench's name, with the run's load and
+ * date. So every figure in that part of the page comes from a committed script and result file.
  *
- *   node bench/readme-tables.mjs           update README.md
- *   node bench/readme-tables.mjs --check   exit 1 when the README block is stale (used by the README test)
+ *   node bench/readme-tables.mjs           update docs/benchmarks.md
+ *   node bench/readme-tables.mjs --check   exit 1 when its block is stale (used by test/readme/readme.spec.ts)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const RESULTS = new URL('./results/', import.meta.url);
-const README = new URL('../README.md', import.meta.url);
+const README = new URL('../docs/benchmarks.md', import.meta.url);
 const ORDER = ['transport', 'driver', 'scale', 'codec'];
 
 /** The Markdown between the markers, from the results files that carry a table. */
@@ -40,7 +40,7 @@ const END = '<!-- bench:end -->';
 function render(readme) {
   const a = readme.indexOf(START);
   const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${START} … ${END} block`);
+  if (a < 0 || b < a) throw new Error(`docs/benchmarks.md has no ${START} … ${END} block`);
   return `${readme.slice(0, a + START.length)}\n${block()}\n${readme.slice(b)}`;
 }
 
@@ -48,10 +48,10 @@ const readme = readFileSync(README, 'utf8');
 const next = render(readme);
 if (process.argv.includes('--check')) {
   if (next !== readme) {
-    console.error('README.md benchmark tables are stale: run node bench/readme-tables.mjs');
+    console.error('docs/benchmarks.md benchmark tables are stale: run node bench/readme-tables.mjs');
     process.exit(1);
   }
 } else if (next !== readme) {
   writeFileSync(README, next);
-  console.log('README.md benchmark tables updated');
+  console.log('docs/benchmarks.md benchmark tables updated');
 }

@@ -1,6 +1,6 @@
 /**
  * Hostile broker: a flood of PUBLISH while the application does not read (or reads slowly). Backpressure
- * policy (lib/driver/subscription.ts, docs/sections/hardening.md): a Subscription buffers `bufferSize` unread
+ * policy (lib/driver/subscription.ts, docs/hardening.md): a Subscription buffers `bufferSize` unread
  * messages; QoS 0 beyond it is dropped and counted; QoS 1/2 stay queued but unacknowledged, so our Receive
  * Maximum stops a well-behaved broker and a broker that ignores it is disconnected (0x93).
  */

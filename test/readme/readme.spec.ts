@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../sample/broker/embedded-broker.js';
-import { codeBlocks, shellInvocations } from './blocks.js';
+import { type CodeBlock, codeBlocks, shellInvocations } from './blocks.js';
+import { documentationFiles } from './links.js';
 import { typecheckBlocks } from './typecheck.js';
 
 /** Examples that tests run, marked `// readme-example:start` … `// readme-example:end`, with package imports. */
@@ -25,51 +26,73 @@ function testedExamples(): Array<{ file: string; code: string }> {
 }
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
-const README = join(ROOT, 'README.md');
-const blocks = codeBlocks(README);
+/** README.md, CONTRIBUTING.md and docs/*.md: every block of each is checked the same way. */
+const FILES = documentationFiles(ROOT);
+/** A code block and the Markdown file it is in. */
+type DocBlock = CodeBlock & { file: string };
+const blocks: DocBlock[] = FILES.flatMap((file) => codeBlocks(join(ROOT, file)).map((b) => ({ ...b, file })));
 const tsBlocks = blocks.filter((b) => b.lang === 'ts' || b.lang === 'typescript');
 const shellBlocks = blocks.filter((b) => b.lang === 'bash' || b.lang === 'sh' || b.lang === 'shell');
+/**
+ * TypeScript examples each file must keep at least (so a page that loses its examples, or a move that drops
+ * them, fails here): the README's and those of the pages that had their own compile test before the move.
+ */
+const MIN_TS_BLOCKS: Record<string, number> = {
+  'README.md': 6,
+  'docs/rpc.md': 2,
+  'docs/security.md': 6,
+  'docs/hardening.md': 1,
+  'docs/driver.md': 3,
+  'docs/payloads.md': 2,
+  'docs/asyncapi.md': 1,
+  'docs/migration.md': 1,
+  'docs/observability.md': 2,
+  'docs/shared-subscriptions.md': 2,
+  'docs/testing.md': 1,
+};
 const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
   .scripts;
 
-describe('README.md', () => {
-  it('has TypeScript examples, and every one compiles against the package (a broken one is caught)', () => {
-    expect(tsBlocks.length).toBeGreaterThanOrEqual(8);
-    // One program for speed: the README's blocks plus a deliberately broken one, which proves the check can fail.
+describe('README.md and docs/*.md', () => {
+  it('keep their TypeScript examples', () => {
+    for (const [file, min] of Object.entries(MIN_TS_BLOCKS)) {
+      const count = tsBlocks.filter((b) => b.file === file).length;
+      expect({ file, atLeast: min, enough: count >= min }).toEqual({ file, atLeast: min, enough: true });
+    }
+  });
+
+  it('have TypeScript examples, and every one compiles against the package (a broken one is caught)', () => {
+    // One program for speed: every block plus a deliberately broken one, which proves the check can fail.
     const broken = "import { ServerMqttAsync } from 'nest-mqtt-async';\nnew ServerMqttAsync({ uri: 'mqtt://x' });\n";
     const errors = typecheckBlocks([...tsBlocks.map((b) => b.code), broken], (i) =>
-      i === tsBlocks.length ? 'broken' : `README.md block at line ${tsBlocks[i]?.line}`,
+      i === tsBlocks.length ? 'broken' : `${tsBlocks[i]?.file} block at line ${tsBlocks[i]?.line}`,
     );
     expect(errors.filter((e) => !e.startsWith('broken'))).toEqual([]);
     expect(errors.filter((e) => e.startsWith('broken')).join('\n')).toContain("'uri' does not exist");
   }, 120_000);
 
-  it('only names npm scripts and files that exist in its shell blocks', () => {
-    expect(shellBlocks.length).toBeGreaterThan(0);
+  it('only name npm scripts and files that exist in their shell blocks', () => {
+    expect(shellBlocks.filter((b) => b.file === 'README.md').length).toBeGreaterThan(0);
     for (const block of shellBlocks) {
+      const at = `${block.file}:${block.line}`;
       const { scripts: named, files } = shellInvocations(block.code);
       for (const name of named) {
-        expect({ line: block.line, script: name, exists: name in scripts }).toEqual({
-          line: block.line,
-          script: name,
-          exists: true,
-        });
+        expect({ at, script: name, exists: name in scripts }).toEqual({ at, script: name, exists: true });
       }
       for (const file of files)
-        expect({ line: block.line, file, exists: existsSync(join(ROOT, file)) }).toMatchObject({ exists: true });
+        expect({ at, file, exists: existsSync(join(ROOT, file)) }).toMatchObject({ exists: true });
     }
   });
 
-  it('shows verbatim every example that a test runs (code between // readme-example:start and :end)', () => {
-    const readmeBlocks = new Set(tsBlocks.map((b) => b.code.trim()));
+  it('show verbatim every example that a test runs (code between // readme-example:start and :end)', () => {
+    const shown = new Set(tsBlocks.map((b) => b.code.trim()));
     const tested = testedExamples();
     expect(tested.length).toBeGreaterThan(0);
-    for (const { file, code } of tested)
-      expect({ file, inReadme: readmeBlocks.has(code) }).toEqual({ file, inReadme: true });
+    for (const { file, code } of tested) expect({ file, shown: shown.has(code) }).toEqual({ file, shown: true });
   });
 
-  it('shows the benchmark tables of bench/results/*.json verbatim (the tables the benches print)', () => {
-    expect(readFileSync(README, 'utf8')).toContain('<!-- bench:start -->');
+  it('docs/benchmarks.md shows the benchmark tables of bench/results/*.json verbatim (the tables the benches print)', () => {
+    expect(readFileSync(join(ROOT, 'docs/benchmarks.md'), 'utf8')).toContain('<!-- bench:start -->');
     // Fails when results changed and `node bench/readme-tables.mjs` was not run.
     execFileSync(process.execPath, [join(ROOT, 'bench/readme-tables.mjs'), '--check'], { stdio: 'pipe' });
   });
@@ -98,8 +121,8 @@ describe('README.md', () => {
     });
 
     for (const block of runnable) {
-      it(`runs the block at line ${block.line}`, async () => {
-        const file = join(dir, `line-${block.line}.ts`);
+      it(`runs the block of ${block.file} at line ${block.line}`, async () => {
+        const file = join(dir, `${block.file.replace(/\W/g, '-')}-line-${block.line}.ts`);
         const code = block.code
           .replace(/from 'nest-mqtt-async\/(driver|testing)'/g, "from '../../../lib/$1/index.js'")
           .replace(/from 'nest-mqtt-async'/g, "from '../../../lib/nest/index.js'")

@@ -4,7 +4,7 @@
  * Debian package starts one) is neither used nor touched. Boot takes 5–20 s: start one per suite file.
  *
  * RabbitMQ 3.x speaks MQTT 3.1.1 only (a v5 CONNECT is dropped) and takes QoS 2 as QoS 1 (SUBACK grants 1, a
- * QoS 2 PUBLISH is answered with PUBACK). See README "Broker notes".
+ * QoS 2 PUBLISH is answered with PUBACK). See docs/conformance.md, "Broker notes".
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

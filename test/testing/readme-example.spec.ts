@@ -60,12 +60,13 @@ describe('devices app', () => {
 
 import { readFileSync } from 'node:fs';
 
-describe('docs/sections/testing.md', () => {
+describe('README.md, "Testing without a broker"', () => {
   it('shows exactly the example tested above (with the package import paths)', () => {
     const here = readFileSync(new URL(import.meta.url), 'utf8');
     const tested = here.slice(here.indexOf('// readme-example:start\n') + 24, here.indexOf('// readme-example:end'));
-    const docs = readFileSync(new URL('../../docs/sections/testing.md', import.meta.url), 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(docs)?.[1];
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Testing without a broker'));
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
     const asPackage = tested
       .replace("'../../lib/nest/index.js'", "'nest-mqtt-async'")
       .replace("'../../lib/testing/index.js'", "'nest-mqtt-async/testing'");

@@ -1,5 +1,5 @@
 /**
- * Normative statements the driver enforces locally (README "Conformance"), checked on the wire against the
+ * Normative statements the driver enforces locally (docs/conformance.md), checked on the wire against the
  * scripted fake broker, which decodes every packet the client writes with our codec independently of the client.
  */
 import { describe, expect, it } from '@jest/globals';

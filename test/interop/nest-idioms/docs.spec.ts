@@ -5,12 +5,9 @@ import { describe, expect, it } from '@jest/globals';
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
 const DIR = join(ROOT, 'test/interop/nest-idioms');
 
-/** The rows of the README's idiom table ("Built-in idiom | With nest-mqtt-async | Checked by"). */
+/** The rows of docs/migration.md's idiom table ("Built-in idiom | With nest-mqtt-async | Checked by"). */
 function idiomRows(): Array<{ idiom: string; checkedBy: string[] }> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Migrating from `Transport.MQTT`');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const lines = section.split('\n');
+  const lines = readFileSync(join(ROOT, 'docs/migration.md'), 'utf8').split('\n');
   const header = lines.findIndex((l) => l.startsWith('| Built-in idiom') && l.includes('| Checked by |'));
   expect(header).toBeGreaterThan(0);
   const rows: Array<{ idiom: string; checkedBy: string[] }> = [];
@@ -23,7 +20,7 @@ function idiomRows(): Array<{ idiom: string; checkedBy: string[] }> {
   return rows;
 }
 
-describe('README "Migrating from Transport.MQTT": the idiom table is checked by these specs', () => {
+describe('docs/migration.md: the idiom table is checked by these specs', () => {
   it('names, on every row, specs of test/interop/nest-idioms that exist', () => {
     const files = new Set(readdirSync(DIR));
     const rows = idiomRows();
