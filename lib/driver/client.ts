@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { encodePacket, publishPacketSize } from './codec/index.js';
+import { encodePacket } from './codec/index.js';
 import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
-import { MqttDisconnectedError, MqttError, MqttProtocolError, MqttPublishError } from './errors.js';
+import { MqttDisconnectedError, MqttError, MqttProtocolError } from './errors.js';
 import { inspectAs } from './inspect.js';
-import { DEFAULT_MAX_USER_PROPERTIES, InboundMessage } from './message.js';
+import { DEFAULT_MAX_USER_PROPERTIES } from './message.js';
 import { Pings } from './ping.js';
 import { clientPublishProperties } from './publish-properties.js';
 import { Requests } from './request.js';
 import { Router } from './router.js';
+import { checkServerLimits } from './server-limits.js';
 import { InboundAcks } from './session/inbound.js';
 import { Outbound } from './session/outbound.js';
 import { validateTopicName } from './topic.js';
@@ -18,6 +19,7 @@ import { redactUrl } from './transport/url.js';
 import type {
   ClientEvents,
   ClientStatus,
+  DisconnectedEvent,
   DisconnectOptions,
   MqttClientOptions,
   MqttDriverClient,
@@ -58,16 +60,27 @@ export class MqttClient implements MqttDriverClient {
     this.clientId = options.clientId ?? '';
     this.outbound = new Outbound(
       (p) => this.send(p as Packet),
-      (p) => this.checkServerLimits(p),
+      (p) => checkServerLimits(p, this.protocolVersion, this.serverProperties),
     );
     this.inbound = new InboundAcks((qos, packetId, reasonCode) => this.sendAck(qos, packetId, reasonCode));
-    this.router = new Router(this);
-    this.requests = new Requests(this, randomBytes(6).toString('hex'));
-    this.connection = new Connection(this);
-    this.on('disconnect', (event) => {
-      this.reauth.abort(event);
-      this.pings.rejectAll('Connection to the broker lost');
-    });
+    this.router = new Router(this, this.outbound.ids);
+    this.requests = new Requests(this, randomBytes(6).toString('hex'), options);
+    this.connection = new Connection(
+      { url, options, protocolVersion: this.protocolVersion, clientId: () => this.clientId },
+      {
+        up: (connack) => this.linkUp(connack.sessionPresent, connack.properties),
+        packet: (packet) => this.onPacket(packet),
+        down: (lost) => this.linkDown(lost),
+        lost: (reconnect) => this.linkLost(reconnect),
+        reconnecting: (event) => this.emit('reconnecting', event),
+        gaveUp: (error) => {
+          this.fail(error);
+          this.shutdown('Reconnect gave up');
+        },
+        closing: () => this.setStatus('disconnected'),
+        error: (error) => this.fail(error),
+      },
+    );
   }
 
   private readonly pings = new Pings(() => this.send({ type: 'pingreq' }));
@@ -99,8 +112,7 @@ export class MqttClient implements MqttDriverClient {
     return this.currentStatus;
   }
 
-  /** @internal */
-  setStatus(status: ClientStatus): void {
+  private setStatus(status: ClientStatus): void {
     if (this.currentStatus === status) return;
     this.currentStatus = status;
     this.emit('status', status);
@@ -157,7 +169,7 @@ export class MqttClient implements MqttDriverClient {
             : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
       properties: this.protocolVersion === 5 ? clientPublishProperties(options.properties) : undefined,
     };
-    this.checkServerLimits(packet);
+    checkServerLimits(packet, this.protocolVersion, this.serverProperties);
     if (qos > 0) return this.outbound.submit(packet, this.currentStatus === 'connected');
     if (this.currentStatus !== 'connected')
       throw new MqttDisconnectedError('Not connected: QoS 0 publish dropped; retry later or use QoS 1');
@@ -168,49 +180,6 @@ export class MqttClient implements MqttDriverClient {
           : resolve({ reasonCode: 0 }),
       );
     });
-  }
-
-  /**
-   * MQTT 5: what the server's CONNACK allows (absent properties mean the spec's defaults). Both versions: sizing
-   * the packet validates it (properties, string lengths), so a bad one rejects here and nothing is queued.
-   */
-  private checkServerLimits(packet: PublishPacket): void {
-    if (this.protocolVersion !== 5) {
-      publishPacketSize(packet, this.protocolVersion);
-      return;
-    }
-    const sp = this.serverProperties ?? {};
-    if (sp.maximumQoS !== undefined && packet.qos > sp.maximumQoS) {
-      throw new MqttPublishError(`Server allows QoS <= ${sp.maximumQoS}; publish with a lower qos`, {
-        reasonCode: 0x9b,
-      });
-    }
-    if (packet.retain && sp.retainAvailable === false) {
-      throw new MqttPublishError('Server does not support retained messages: publish with retain: false', {
-        reasonCode: 0x9a,
-      });
-    }
-    const alias = packet.properties?.topicAlias;
-    if (alias !== undefined) {
-      const max = sp.topicAliasMaximum ?? 0;
-      if (!Number.isInteger(alias) || alias < 1 || alias > max) {
-        throw new MqttPublishError(
-          max === 0
-            ? 'Server allows no topic aliases (Topic Alias Maximum 0): remove properties.topicAlias'
-            : `Topic alias ${alias} exceeds the server's Topic Alias Maximum: use an alias from 1 to ${max}`,
-          { reasonCode: 0x94 },
-        );
-      }
-    }
-    const size = publishPacketSize(packet, 5);
-    if (sp.maximumPacketSize !== undefined) {
-      if (size > sp.maximumPacketSize) {
-        throw new MqttPublishError(
-          `Packet of ${size} bytes exceeds the server's Maximum Packet Size ${sp.maximumPacketSize}`,
-          { reasonCode: 0x95 },
-        );
-      }
-    }
   }
 
   subscribe(filter: string | string[], options: SubscribeOptions = {}): Promise<Subscription> {
@@ -263,17 +232,23 @@ export class MqttClient implements MqttDriverClient {
     return this.closing;
   }
 
-  /** @internal Final close: reject every pending operation. */
-  shutdown(reason: string): void {
-    this.setStatus('closed');
-    this.outbound.rejectAll(`${reason}: publish not confirmed`);
-    this.router.closeAll(reason);
-    this.requests.rejectAll(reason);
-    this.pings.rejectAll(reason);
-  }
+  // Lifecycle fan-out: the Connection only reports its link (up / packet / down / lost); this is the one place that
+  // hands each report on to the session state (Outbound, InboundAcks), the Router, Requests, pings,
+  // re-authentication and the application's events. The order, and why:
+  // - up (CONNACK accepted; before the packets that follow it in the same chunk):
+  //   1. server properties, assigned client id, Outbound limits: what everything after is checked against;
+  //   2. InboundAcks reset (and its session forgotten without a session), topic aliases cleared: before any
+  //      redelivered PUBLISH is handled, or its ack would be discarded by the reset;
+  //   3. status 'connected': writes are accepted from here;
+  //   4. Outbound resumes (in-flight publishes resent first, in order), 5. Router re-subscribes (or drops messages
+  //      held for a lost session), 6. Requests waiting for the link go out, 7. the 'connect' event.
+  // - down (the link closed): 1. InboundAcks reset, 2. status 'disconnected', 3. re-authentication aborted and
+  //   pings rejected, 4. the 'disconnect' event (its listeners see status 'disconnected').
+  // - lost (after down, unless disconnect() was called meanwhile — even by a 'disconnect' listener): 1. Router
+  //   rejects SUBSCRIBEs waiting for SUBACK, 2. reconnect off: shutdown; on: status 'reconnecting'.
+  // - shutdown (final): status 'closed', then Outbound, Router, Requests and pings reject what they hold.
 
-  /** @internal Called by the connection after each CONNACK. */
-  onConnected(sessionPresent: boolean, properties: ConnackProperties | undefined): void {
+  private linkUp(sessionPresent: boolean, properties: ConnackProperties | undefined): void {
     this.serverProperties = properties;
     if (properties?.assignedClientIdentifier) this.clientId = properties.assignedClientIdentifier;
     // 3.1.1 has no Receive Maximum, yet brokers still cap in-flight QoS 2 (mosquitto: 20, then it drops the excess
@@ -290,8 +265,31 @@ export class MqttClient implements MqttDriverClient {
     this.emit('connect', { sessionPresent, properties });
   }
 
-  /** @internal Dispatches an inbound packet. */
-  onPacket(packet: Packet): void {
+  private linkDown(lost: DisconnectedEvent): void {
+    this.inbound.reset();
+    this.setStatus('disconnected');
+    this.reauth.abort(lost);
+    this.pings.rejectAll('Connection to the broker lost');
+    this.emit('disconnect', lost);
+  }
+
+  private linkLost(reconnect: boolean): void {
+    this.router.onConnectionLost();
+    if (reconnect) this.setStatus('reconnecting');
+    else this.shutdown('Connection lost (reconnect disabled)');
+  }
+
+  /** @internal Final close: reject every pending operation. */
+  shutdown(reason: string): void {
+    this.setStatus('closed');
+    this.outbound.rejectAll(`${reason}: publish not confirmed`);
+    this.router.closeAll(reason);
+    this.requests.rejectAll(reason);
+    this.pings.rejectAll(reason);
+  }
+
+  /** Dispatches an inbound packet. */
+  private onPacket(packet: Packet): void {
     switch (packet.type) {
       case 'publish':
         this.onPublish(packet);
@@ -382,11 +380,6 @@ export class MqttClient implements MqttDriverClient {
       ),
     );
     return true;
-  }
-
-  /** @internal */
-  makeMessage(packet: PublishPacket, settle: ((code: number) => void) | undefined): InboundMessage {
-    return new InboundMessage(packet, settle, this.protocolVersion);
   }
 
   /** @internal */

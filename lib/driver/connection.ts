@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from './backoff.js';
-import type { MqttClient } from './client.js';
 import { encodePacket, PacketDecoder } from './codec/index.js';
-import type { ConnackPacket, ConnectPacket, DisconnectPacket, Packet, UserProperty } from './codec/packets.js';
+import type {
+  ConnackPacket,
+  ConnectPacket,
+  DisconnectPacket,
+  Packet,
+  ProtocolVersion,
+  UserProperty,
+} from './codec/packets.js';
 import { reasonCodeName } from './codec/reason-codes.js';
 import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
 import {
@@ -13,13 +19,44 @@ import {
   isPermanentTransportError,
   openTransport,
 } from './transport/index.js';
-import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from './types.js';
+import type { DisconnectedEvent, DisconnectOptions, MqttClientOptions, MqttTransportStream } from './types.js';
 
 /** setImmediate as loaded, so fake timers installed later by a test cannot hold our writes back. */
 const checkPhase = globalThis.setImmediate;
 
 /** How long `close()` waits for the broker to close the socket after our DISCONNECT before destroying it. */
 const CLOSE_GRACE_MS = 500;
+
+/** What a Connection connects with. `clientId()` is read at every CONNECT: the broker may have assigned one. */
+export interface ConnectionSettings {
+  readonly url: URL;
+  readonly options: MqttClientOptions;
+  readonly protocolVersion: ProtocolVersion;
+  clientId(): string;
+}
+
+/**
+ * How a Connection reports its link; it calls nothing else of its owner. The owner (`MqttClient`) fans each report
+ * out to the session state, the router, requests and the application's events, in one documented order.
+ */
+export interface ConnectionListener {
+  /** CONNACK accepted the session; called before the packets that follow CONNACK in the same chunk. */
+  up(connack: ConnackPacket): void;
+  /** A packet received on the live link (none after `close()` was called). */
+  packet(packet: Packet): void;
+  /** The live link went down (lost, or closed by `close()`); `lost` says why. */
+  down(lost: DisconnectedEvent): void;
+  /** After `down`, unless `close()` was called by then: the link was lost; `reconnect` says whether attempts follow. */
+  lost(reconnect: boolean): void;
+  /** Before reconnect attempt `attempt`, which starts after `delay` ms. */
+  reconnecting(event: { attempt: number; delay: number }): void;
+  /** Reconnecting gave up: `error` is the last attempt's. */
+  gaveUp(error: Error): void;
+  /** `close()` queued DISCONNECT: nothing more is written on this link. */
+  closing(): void;
+  /** The live link failed (socket error, protocol error that cuts it). */
+  error(error: Error): void;
+}
 
 /**
  * One client's link to the broker: CONNECT/CONNACK, reading packets, keepalive and reconnecting with backoff.
@@ -37,12 +74,16 @@ export class Connection {
   /** Aborted by `close()`: cuts short a backoff wait, a transport being opened and a CONNACK being awaited. */
   private readonly aborted = new AbortController();
 
-  constructor(private readonly client: MqttClient) {}
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly listener: ConnectionListener,
+  ) {}
 
   write(bytes: Buffer, callback?: (err?: Error | null) => void): boolean {
     const s = this.stream;
-    // After DISCONNECT nothing else may be written (MQTT-3.14.4-1): `closing` is set before it is queued.
-    if (!s || this.closing || this.client.status !== 'connected') {
+    // After DISCONNECT nothing else may be written (MQTT-3.14.4-1): `closing` is set before it is queued. A stream
+    // is held only from CONNACK to its close, the time the client is 'connected'.
+    if (!s || this.closing) {
       callback?.(new MqttDisconnectedError('Not connected'));
       return false;
     }
@@ -77,14 +118,14 @@ export class Connection {
    * aborts the wait between attempts and the attempt under way).
    */
   async start(first = true): Promise<void> {
-    const o = this.client.options.reconnect;
+    const o = this.settings.options.reconnect;
     const reconnects = o === false ? 1 : (o?.maxAttempts ?? Number.POSITIVE_INFINITY);
     const max = first && o !== false ? (o?.connectAttempts ?? reconnects) : reconnects;
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= max && !this.closing; attempt++) {
       if (attempt > 1) {
         const delay = backoffDelay(attempt - 1, o || {});
-        this.client.emit('reconnecting', { attempt, delay });
+        this.listener.reconnecting({ attempt, delay });
         await sleep(delay, undefined, { signal: this.aborted.signal }).catch(() => undefined);
         if (this.closing) break;
       }
@@ -104,7 +145,7 @@ export class Connection {
     }
     throw lastError instanceof MqttConnectError
       ? lastError
-      : new MqttConnectError(`Cannot connect to ${this.client.url.host}: ${lastError?.message ?? 'closed'}`, {
+      : new MqttConnectError(`Cannot connect to ${this.settings.url.host}: ${lastError?.message ?? 'closed'}`, {
           cause: lastError,
         });
   }
@@ -112,7 +153,7 @@ export class Connection {
   /** Opens the transport; rejects at once when `close()` is called meanwhile (a late stream is destroyed). */
   private openStream(): Promise<MqttTransportStream> {
     const signal = this.aborted.signal;
-    const opening = openTransport(this.client.url, this.client.options);
+    const opening = openTransport(this.settings.url, this.settings.options);
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         reject(new MqttConnectError('disconnect() was called while connecting'));
@@ -140,13 +181,13 @@ export class Connection {
     const stream = await this.openStream();
     const signal = this.aborted.signal;
     const decoder = new PacketDecoder({
-      protocolVersion: this.client.protocolVersion,
-      maximumPacketSize: this.client.options.maximumPacketSize,
+      protocolVersion: this.settings.protocolVersion,
+      maximumPacketSize: this.settings.options.maximumPacketSize,
     });
     await new Promise<ConnackPacket>((resolve, reject) => {
       const timeout = setTimeout(
         () => fail(new MqttConnectError('No CONNACK within connectTimeout')),
-        this.client.options.connectTimeout ?? 30_000,
+        this.settings.options.connectTimeout ?? 30_000,
       );
       let connected = false;
       const onAbort = () => fail(new MqttConnectError('disconnect() was called before CONNACK'));
@@ -164,48 +205,52 @@ export class Connection {
           for (const p of decoder.push(chunk)) {
             if (!connected) {
               if (p.type === 'auth') {
-                answerAuth(this.client.options.auth, p).then((a) => stream.write(encodePacket(a, 5)), fail);
+                answerAuth(this.settings.options.auth, p).then((a) => stream.write(encodePacket(a, 5)), fail);
                 continue;
               }
               if (p.type !== 'connack') throw new MqttProtocolError(`Expected CONNACK, got ${p.type}`, 0x82);
-              if (p.reasonCode === 0) checkAuthSuccess(this.client.options.auth, p);
+              if (p.reasonCode === 0) checkAuthSuccess(this.settings.options.auth, p);
               clearTimeout(timeout);
               signal.removeEventListener('abort', onAbort);
               connected = true;
-              if (p.reasonCode !== 0) return fail(refusal(p.reasonCode, this.client.protocolVersion));
+              if (p.reasonCode !== 0) return fail(refusal(p.reasonCode, this.settings.protocolVersion));
               this.stream = stream;
               // Session state must be reset BEFORE the packets that follow CONNACK in the same chunk (a resumed
               // session's redeliveries) are handled, or their acknowledgements are discarded by the reset.
               this.startKeepalive(p);
-              this.client.onConnected(p.sessionPresent, p.properties);
+              this.listener.up(p);
               resolve(p);
-            } else if (!this.closing) this.client.onPacket(p);
+            } else if (!this.closing) this.listener.packet(p);
           }
         } catch (err) {
           if (connected) this.onProtocolError(stream, err as Error);
           else fail(err as Error);
         }
       });
-      stream.on('error', (err) => (connected ? this.client.fail(err) : fail(connectErrorFrom(err, this.client.url))));
-      stream.on('close', () => (connected ? this.onClose(stream) : fail(closedBeforeConnack(this.client))));
-      this.buildConnect().then((p) => stream.write(encodePacket(p, this.client.protocolVersion)), fail);
+      stream.on('error', (err) =>
+        connected ? this.listener.error(err) : fail(connectErrorFrom(err, this.settings.url)),
+      );
+      stream.on('close', () =>
+        connected ? this.onClose(stream) : fail(closedBeforeConnack(this.settings.protocolVersion)),
+      );
+      this.buildConnect().then((p) => stream.write(encodePacket(p, this.settings.protocolVersion)), fail);
     });
   }
 
   private async buildConnect(): Promise<ConnectPacket> {
-    const o = this.client.options;
+    const o = this.settings.options;
     const creds = o.credentials ? await o.credentials() : { username: o.username, password: o.password };
-    const v5 = this.client.protocolVersion === 5;
+    const v5 = this.settings.protocolVersion === 5;
     const up = o.userProperties;
     const userProperties: UserProperty[] | undefined =
       up === undefined ? undefined : Array.isArray(up) ? up : Object.entries(up);
     // A reconnect resumes the session, except on 3.1.1 without a client id: the broker made one up for a clean
     // session and forgot it, and CleanSession 0 with an empty ClientId is forbidden there (MQTT-3.1.3-7).
-    const first = this.lastReceived === 0 || (!v5 && this.client.clientId === '');
+    const first = this.lastReceived === 0 || (!v5 && this.settings.clientId() === '');
     return {
       type: 'connect',
-      protocolVersion: this.client.protocolVersion,
-      clientId: this.client.clientId,
+      protocolVersion: this.settings.protocolVersion,
+      clientId: this.settings.clientId(),
       cleanStart: first ? (o.cleanStart ?? true) : false,
       keepalive: o.keepalive ?? 60,
       username: creds.username,
@@ -238,7 +283,7 @@ export class Connection {
    * timer wakes at that deadline, not at the next of its periodic checks).
    */
   private startKeepalive(connack: ConnackPacket): void {
-    const seconds = connack.properties?.serverKeepAlive ?? this.client.options.keepalive ?? 60;
+    const seconds = connack.properties?.serverKeepAlive ?? this.settings.options.keepalive ?? 60;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (seconds === 0) return;
@@ -262,7 +307,7 @@ export class Connection {
         return;
       }
       if (now - this.lastSent >= ms / 2 || idle >= ms / 2) {
-        this.write(encodePacket({ type: 'pingreq' }, this.client.protocolVersion));
+        this.write(encodePacket({ type: 'pingreq' }, this.settings.protocolVersion));
       }
       const next = Math.max(1, Math.min(tick, ms * 1.5 - idle));
       due = now + next;
@@ -290,8 +335,8 @@ export class Connection {
     if (!stream || stream !== this.stream) return;
     const code = err instanceof MqttProtocolError ? err.reasonCode : 0x83;
     this.lost = { reasonCode: code, error: err };
-    if (this.client.protocolVersion === 5) this.write(encodePacket({ type: 'disconnect', reasonCode: code }, 5));
-    this.client.fail(err);
+    if (this.settings.protocolVersion === 5) this.write(encodePacket({ type: 'disconnect', reasonCode: code }, 5));
+    this.listener.error(err);
     stream.end();
     stream.destroy();
   }
@@ -300,24 +345,17 @@ export class Connection {
     if (stream !== this.stream) return;
     this.stream = undefined;
     clearTimeout(this.timer);
-    this.client.inbound.reset();
     const lost =
       this.lost ?? (this.closing ? {} : { error: new MqttDisconnectedError('Connection to the broker lost') });
     this.lost = undefined;
-    // 'disconnected' while the 'disconnect' listeners run; then 'reconnecting' or 'closed'.
-    this.client.setStatus('disconnected');
-    this.client.emit('disconnect', lost);
-    if (this.closing) return;
-    this.client.router.onConnectionLost();
-    if (this.client.options.reconnect === false) {
-      this.client.shutdown('Connection lost (reconnect disabled)');
-      return;
-    }
-    this.client.setStatus('reconnecting');
+    this.listener.down(lost);
+    if (this.closing) return; // close() was called, or a 'disconnect' listener called it
+    const reconnect = this.settings.options.reconnect !== false;
+    this.listener.lost(reconnect);
+    if (!reconnect) return;
     this.start(false).catch((err: Error) => {
       if (this.closing) return; // disconnect() during the reconnect: it shuts the client down itself
-      this.client.fail(err);
-      this.client.shutdown('Reconnect gave up');
+      this.listener.gaveUp(err);
     });
   }
 
@@ -334,7 +372,7 @@ export class Connection {
     clearTimeout(this.timer);
     const s = this.stream;
     if (!s) return;
-    const v5 = this.client.protocolVersion === 5;
+    const v5 = this.settings.protocolVersion === 5;
     const packet: Packet = v5
       ? {
           type: 'disconnect',
@@ -351,8 +389,8 @@ export class Connection {
         clearTimeout(force);
         resolve();
       });
-      s.write(encodePacket(packet, this.client.protocolVersion), () => s.end());
-      this.client.setStatus('disconnected');
+      s.write(encodePacket(packet, this.settings.protocolVersion), () => s.end());
+      this.listener.closing();
     });
   }
 }
@@ -361,8 +399,8 @@ export class Connection {
  * The link closed before CONNACK. Brokers without MQTT 5 (RabbitMQ 3.x, older ones) drop a v5 CONNECT without a
  * word instead of answering 0x84, so on v5 the error says what to try.
  */
-function closedBeforeConnack(client: MqttClient): MqttConnectError {
-  if (client.protocolVersion !== 5) return new MqttConnectError('Connection closed before CONNACK');
+function closedBeforeConnack(protocolVersion: ProtocolVersion): MqttConnectError {
+  if (protocolVersion !== 5) return new MqttConnectError('Connection closed before CONNACK');
   return new MqttConnectError(
     'Connection closed before CONNACK: the broker may not support MQTT 5 (it dropped the v5 CONNECT); ' +
       'try protocolVersion: 4',

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { MqttClient } from './client.js';
 import { MqttDisconnectedError, MqttError, MqttPublishError, MqttTimeoutError } from './errors.js';
 import { validateTopicName } from './topic.js';
-import type { MqttMessage, RequestOptions, Subscription } from './types.js';
+import type { MqttClientOptions, MqttDriverClient, MqttMessage, RequestOptions, Subscription } from './types.js';
 
 interface Pending {
   resolve: (m: MqttMessage) => void;
@@ -42,9 +41,14 @@ export class Requests {
   private pool = Buffer.alloc(0);
   private poolOffset = 0;
 
+  /**
+   * Works on any client through its public interface (the driver's and the in-memory one): status, protocol
+   * version, publish() and subscribe(). `prefix` names this client's response topic; `options` bound the pending.
+   */
   constructor(
-    private readonly client: MqttClient,
+    private readonly client: Pick<MqttDriverClient, 'status' | 'protocolVersion' | 'publish' | 'subscribe'>,
     private readonly prefix: string,
+    private readonly options: Pick<MqttClientOptions, 'maxPendingRequests'>,
   ) {}
 
   onConnected(responseInformation: string | undefined): void {
@@ -56,7 +60,7 @@ export class Requests {
     validateTopicName(topic);
     if (this.client.status === 'closed') throw new MqttDisconnectedError('Client is closed: call connect() again');
     if (this.client.protocolVersion === 4) return this.requestV4(topic, payload, o);
-    const max = this.client.options.maxPendingRequests ?? 10_000;
+    const max = this.options.maxPendingRequests ?? 10_000;
     if (this.pending.size >= max) {
       throw new MqttPublishError(
         `${max} requests already wait for a reply (maxPendingRequests): await some first or raise the limit`,

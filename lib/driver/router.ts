@@ -1,12 +1,20 @@
-import type { MqttClient } from './client.js';
-import type { PublishPacket, SubackPacket, UnsubackPacket } from './codec/packets.js';
+import type {
+  ConnackProperties,
+  ProtocolVersion,
+  PublishPacket,
+  SubackPacket,
+  SubscribePacket,
+  UnsubackPacket,
+  UnsubscribePacket,
+} from './codec/packets.js';
 import { MqttDisconnectedError, MqttProtocolError, MqttSubscribeError } from './errors.js';
-import type { InboundMessage } from './message.js';
+import { InboundMessage } from './message.js';
 import { printable } from './printable.js';
+import type { PacketIds } from './session/packet-ids.js';
 import { MessageSubscription } from './subscription.js';
 import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
 import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
-import type { SubscribeOptions, Subscription } from './types.js';
+import type { ClientStatus, MqttClientOptions, SubscribeOptions, Subscription } from './types.js';
 
 interface Entry {
   sub: MessageSubscription;
@@ -19,6 +27,18 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
+/** What the Router needs of its client: the connection's state, a way to write, and where to report errors. */
+export interface RouterHost {
+  readonly protocolVersion: ProtocolVersion;
+  readonly serverProperties: ConnackProperties | undefined;
+  readonly status: ClientStatus;
+  readonly options: Pick<MqttClientOptions, 'unroutedBufferSize' | 'receiveMaximum' | 'receiveMaximumTolerance'>;
+  /** Writes a packet when connected; false when offline. */
+  send(packet: SubscribePacket | UnsubscribePacket): boolean;
+  /** Reports a problem that ends no operation (the client's 'error' event). */
+  fail(error: Error): void;
+}
+
 /**
  * Routes each inbound PUBLISH to exactly the Subscriptions it matched, once each: by subscription identifier
  * on MQTT 5 (see `SubscriptionTable`), by topic matching on 3.1.1. A PUBLISH nobody matches (resumed session)
@@ -29,7 +49,11 @@ export class Router {
   private readonly waiters = new Map<number, Waiter>();
   private readonly unrouted: { packet: PublishPacket; settle: Settle }[] = [];
 
-  constructor(private readonly client: MqttClient) {}
+  /** `ids` are the client's packet identifiers, shared with outgoing publishes (one id space per session). */
+  constructor(
+    private readonly client: RouterHost,
+    private readonly ids: PacketIds,
+  ) {}
 
   private get useIds(): boolean {
     return this.client.protocolVersion === 5 && this.client.serverProperties?.subscriptionIdentifierAvailable !== false;
@@ -85,7 +109,7 @@ export class Router {
     if (granted.length === 0 || this.client.status !== 'connected') return;
     const packet = {
       type: 'unsubscribe' as const,
-      packetId: this.client.outbound.ids.allocate(),
+      packetId: this.ids.allocate(),
       topicFilters: granted,
     };
     this.request(packet).catch((err: Error) => {
@@ -97,12 +121,10 @@ export class Router {
     if ((options.ack ?? 'auto') === 'auto') void (m as InboundMessage).ack();
   }
 
-  private request(
-    packet: Parameters<MqttClient['send']>[0] & { packetId: number },
-  ): Promise<SubackPacket | UnsubackPacket> {
+  private request(packet: SubscribePacket | UnsubscribePacket): Promise<SubackPacket | UnsubackPacket> {
     return new Promise((resolve, reject) => {
       const done = (fn: () => void) => {
-        this.client.outbound.ids.release(packet.packetId);
+        this.ids.release(packet.packetId);
         fn();
       };
       this.waiters.set(packet.packetId, {
@@ -140,7 +162,7 @@ export class Router {
   private async subscribePacket(filters: readonly string[], o: SubscribeOptions, id: number): Promise<number[]> {
     const suback = (await this.request({
       type: 'subscribe',
-      packetId: this.client.outbound.ids.allocate(),
+      packetId: this.ids.allocate(),
       subscriptions: filters.map((topicFilter) => ({
         topicFilter,
         qos: o.qos ?? 0,
@@ -163,7 +185,7 @@ export class Router {
   private async unsubscribe(entry: Entry, _sub: MessageSubscription): Promise<void> {
     const gone = this.table.remove(entry);
     if (gone.length === 0 || this.client.status !== 'connected') return;
-    await this.request({ type: 'unsubscribe', packetId: this.client.outbound.ids.allocate(), topicFilters: gone });
+    await this.request({ type: 'unsubscribe', packetId: this.ids.allocate(), topicFilters: gone });
   }
 
   onAck(packet: SubackPacket | UnsubackPacket): void {
@@ -239,7 +261,7 @@ export class Router {
   }
 
   private deliver(e: Entry, packet: PublishPacket, settle: Settle): void {
-    const msg = this.client.makeMessage(packet, settle);
+    const msg = new InboundMessage(packet, settle, this.client.protocolVersion);
     if (!e.sub.push(msg)) {
       settle?.(0);
       if (packet.qos === 0)
@@ -263,7 +285,7 @@ export class Router {
     const front: InboundMessage[] = [];
     for (const u of held) {
       if (entry.filters.some((f) => topicMatches(f, u.packet.topic)))
-        front.push(this.client.makeMessage(u.packet, u.settle));
+        front.push(new InboundMessage(u.packet, u.settle, this.client.protocolVersion));
       else {
         this.unrouted.push(u);
         if (u.packet.qos === 0) this.heldQos0++;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { MqttClient } from '../driver/client.js';
 import {
   type ClientEvents,
   type ClientStatus,
@@ -74,8 +73,8 @@ export class MemoryClient implements MqttDriverClient {
           ? { assignedClientIdentifier: connack.assignedClientIdentifier }
           : {}
         : undefined;
-    // The driver's own request/response logic; it only uses protocolVersion, options, subscribe() and publish().
-    this.requests = new Requests(this as unknown as MqttClient, randomBytes(6).toString('hex'));
+    // The driver's own request/response logic, on this client's public interface.
+    this.requests = new Requests(this, randomBytes(6).toString('hex'), options);
   }
 
   get status(): ClientStatus {
