@@ -2,7 +2,7 @@
  * Transport benchmark: ours (ServerMqttAsync / ClientMqttAsync, MQTT 5) vs Nest's built-in Transport.MQTT
  * (ServerMqtt / ClientMqtt over MQTT.js, its default MQTT 3.1.1), each at its defaults, against a private mosquitto
  * on loopback with its default config. Run: npm run bench:transport (-- --quick: 1 short round, nothing written;
- * --only=drain,rpc,latency,events; --rounds=N, at least 5).
+ * --only=drain,rpc,latency,telemetry,events; --rounds=N, at least 5).
  *
  * Every case runs in child processes, one contender at a time (for RPC the server app and the client each in their
  * own process, so each side's CPU per round trip is measured), and the contenders' order rotates every round. Each
@@ -11,6 +11,7 @@
  * after, and the settings.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import mqtt from 'mqtt';
 import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
 import {
@@ -20,6 +21,7 @@ import {
   ms,
   parseArgs,
   perS,
+  processCpuUs,
   ratio,
   round2,
   spread,
@@ -35,18 +37,23 @@ const RPC_TOTAL = Number(args.value('rpc-total') ?? (quick ? 2_000 : 20_000));
 const RPC_WARM = quick ? 500 : 2_000;
 const LAT_TOTAL = quick ? 50 : 300;
 const LAT_WARM = 30;
+const TEL_TOTAL = Number(args.value('telemetry-total') ?? (quick ? 2_000 : 20_000));
 const EVENTS = quick ? 5_000 : 20_000;
 const CHILD = new URL('./lib/transport-child.mjs', import.meta.url);
 
 /** The broker a contender talks to: '…@nodelay' = a second mosquitto with `set_tcp_nodelay true`. */
-function urlFor(contender, brokers) {
-  return contender.endsWith('@nodelay') ? brokers.nodelay.url : brokers.plain.url;
+function brokerFor(contender, brokers) {
+  return contender.endsWith('@nodelay') ? brokers.nodelay : brokers.plain;
 }
 const base = (contender) => contender.replace(/@nodelay$/, '');
 
-/** One RPC round: server process, client process (warm-up), then the measured calls with both sides' CPU. */
+/**
+ * One RPC round: server process, client process (warm-up), then the measured calls with the CPU of both sides and
+ * of the broker (mosquitto's own CPU from /proc: it relays every request and reply, so it shares the machine).
+ */
 async function rpcRound(kind, contender, brokers, count, total, warm) {
-  const url = urlFor(contender, brokers);
+  const broker = brokerFor(contender, brokers);
+  const url = broker.url;
   const server = worker(CHILD, ['server', kind, base(contender), url]);
   let client;
   try {
@@ -55,8 +62,12 @@ async function rpcRound(kind, contender, brokers, count, total, warm) {
     await client.call('setup');
     await client.call('warm', { callers: count, total: warm });
     await server.call('cpuStart');
+    const broker0 = processCpuUs(broker.pid);
     const r = await client.call('measure', { callers: count, total });
+    const broker1 = processCpuUs(broker.pid);
     const { cpuUs } = await server.call('cpuStop');
+    const brokerCpu =
+      broker0 === undefined || broker1 === undefined ? {} : { brokerCpuUs: (broker1 - broker0) / total };
     return {
       rate: r.rate,
       p50: r.p50,
@@ -64,6 +75,7 @@ async function rpcRound(kind, contender, brokers, count, total, warm) {
       failed: r.failed,
       clientCpuUs: r.clientCpuUs,
       serverCpuUs: cpuUs / total,
+      ...brokerCpu,
     };
   } finally {
     await client?.stop();
@@ -119,6 +131,14 @@ async function run(brokers) {
       { onRound: log('latency') },
     );
   }
+  if (part('telemetry')) {
+    out.telemetry = await alternate(
+      pick(['ours', 'ours-notel', 'ours-sdk']),
+      ROUNDS,
+      (c) => rpcRound('rpc', c, brokers, CALLERS, TEL_TOTAL, RPC_WARM),
+      { onRound: log('telemetry') },
+    );
+  }
   if (part('events')) {
     out.events = await alternate(pick(['ours', 'builtin']), ROUNDS, (c) => soloRound('events', c, brokers, EVENTS), {
       onRound: log('events'),
@@ -128,6 +148,25 @@ async function run(brokers) {
 }
 
 // ---------- the table (printed, and the README's) ----------
+
+/** Median CPU µs per round trip of the client and server processes together. */
+const cpuBoth = (r) => r.clientCpuUs.median + r.serverCpuUs.median;
+/** The same with the broker's. */
+const cpuAll = (r) => cpuBoth(r) + (r.brokerCpuUs?.median ?? 0);
+
+/**
+ * Client, server and broker share the machine's cores, so when the CPU is the limit a contender can be at most
+ * (the built-in's CPU per round trip, all three processes) / (its own) times faster than the built-in. The driver's
+ * request() against a raw driver responder (no Nest, no JSON) is the floor of our stack.
+ */
+function cpuCeiling(rpc) {
+  const b = cpuAll(rpc.builtin);
+  return {
+    oursVsBuiltin: ratio(b, cpuAll(rpc.ours)),
+    driverVsBuiltin: ratio(b, cpuAll(rpc.driver)),
+    note: 'max throughput ratio vs the built-in when CPU-bound: built-in CPU per round trip / ours (client + server + broker)',
+  };
+}
 
 const cell = (s, f) => `${f(s.median)} (${spread(s, f)})`;
 const check = (ok) => (ok ? '✅' : '❌');
@@ -169,6 +208,17 @@ export function verdicts(res) {
   if (res.events) {
     const r = ratio(res.events.ours.rate.median, res.events.builtin.rate.median);
     v.events = { ratio: r, target: '>= 2.0', met: r >= 2 };
+  }
+  if (res.rpc?.builtin.brokerCpuUs) v.cpuCeiling = cpuCeiling(res.rpc);
+  if (res.telemetry) {
+    const off = res.telemetry['ours-notel'];
+    const cost = (r) => ({
+      cpuCostPct: round2((cpuBoth(r) / cpuBoth(off) - 1) * 100),
+      throughputRatio: ratio(r.rate.median, off.rate.median),
+    });
+    const noop = cost(res.telemetry.ours);
+    v.telemetryNoop = { ...noop, target: 'CPU per round trip <= 3% above telemetry: false', met: noop.cpuCostPct <= 3 };
+    v.telemetrySdk = { ...cost(res.telemetry['ours-sdk']), note: 'SDK + BatchSpanProcessor: reported, no target' };
   }
   return v;
 }
@@ -238,18 +288,63 @@ export function tables(res, v) {
       'ours-qos1': 'ours, requestQos 1',
       driver: 'driver request()',
     };
+    const broker = (r) => (r.brokerCpuUs ? cell(r.brokerCpuUs, us) : '–');
     parts.push(
       markdownTable(
-        [`RPC ×${CALLERS}, CPU per round trip`, 'client process', 'server process', 'both'],
+        [
+          `RPC ×${CALLERS}, CPU per round trip`,
+          'client process',
+          'server process',
+          'client + server',
+          'broker (mosquitto)',
+          'all three',
+        ],
         Object.entries(names).map(([k, name]) => {
           const r = res.rpc[k];
           return [
             name,
             cell(r.clientCpuUs, us),
             cell(r.serverCpuUs, us),
-            us(r.clientCpuUs.median + r.serverCpuUs.median),
+            us(cpuBoth(r)),
+            broker(r),
+            r.brokerCpuUs ? us(cpuAll(r)) : '–',
           ];
         }),
+      ),
+    );
+    if (v.cpuCeiling) {
+      parts.push(
+        `CPU ceiling: client, server and broker share ${os.cpus().length} cores, so when the CPU is the limit the most ` +
+          `a contender can gain over the built-in is the built-in's CPU per round trip (all three) over its own: ` +
+          `ours ${v.cpuCeiling.oursVsBuiltin}×, our driver's request() against a raw responder (the floor of our ` +
+          `stack: no Nest, no JSON) ${v.cpuCeiling.driverVsBuiltin}×.`,
+      );
+    }
+  }
+  if (res.telemetry) {
+    const t = res.telemetry;
+    const rows = [
+      ['`telemetry: false`', t['ours-notel'], undefined],
+      ['on, no-op providers (API installed, no SDK: the default)', t.ours, v.telemetryNoop],
+      ['on, OpenTelemetry SDK + BatchSpanProcessor', t['ours-sdk'], v.telemetrySdk],
+    ];
+    parts.push(
+      markdownTable(
+        [
+          `RPC ×${CALLERS}, telemetry`,
+          'round trips/s',
+          'CPU per round trip (client + server)',
+          'cost vs off',
+          'target',
+        ],
+        rows.map(([name, r, cost], i) => [
+          name,
+          cell(r.rate, perS),
+          `${us(cpuBoth(r))} (client ${us(r.clientCpuUs.median)}, server ${us(r.serverCpuUs.median)})`,
+          cost ? `${cost.cpuCostPct >= 0 ? '+' : ''}${cost.cpuCostPct}% CPU, ${cost.throughputRatio}× throughput` : '–',
+          i === 1 ? `≤ 3% CPU ${check(cost.met)}` : '–',
+        ]),
+        ['l', 'r', 'r', 'r', 'l'],
       ),
     );
   }
@@ -323,6 +418,9 @@ async function main() {
           rpc: `${CALLERS} concurrent callers, ${RPC_TOTAL} round trips measured after ${RPC_WARM} warm-up`,
           latency: `one caller, ${LAT_TOTAL} sequential calls after ${LAT_WARM} warm-up`,
           drain: `${DRAIN} QoS 1 messages queued for a persistent session, timed from listen() until the handler saw all`,
+          telemetry: `RPC as above, ${TEL_TOTAL} round trips, ours with telemetry off, on with the no-op providers (the default when @opentelemetry/api is installed and no SDK is registered), and on with the SDK registered in both processes (BasicTracerProvider + BatchSpanProcessor to a dropping exporter, MeterProvider, AsyncLocalStorage context manager, W3C propagator: bench/lib/otel-sdk.mjs)`,
+          brokerCpu:
+            'mosquitto utime + stime from /proc/<pid>/stat over the measured window, per round trip (10 ms resolution)',
           events: `in-process ClientProxy.emit at QoS 1 with at most 1,000 unconfirmed, ${EVENTS} per round, timed until the handler saw all`,
         },
         env: {

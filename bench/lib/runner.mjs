@@ -2,9 +2,9 @@
  * What every benchmark shares: argument parsing, contenders alternating order every round, min/median/max per
  * contender, the machine's load, one process per case, result files and the printed (= README) tables.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { environment } from './measure.mjs';
 
@@ -69,6 +69,24 @@ export const round2 = (x) => Math.round(x * 100) / 100;
 export function load() {
   const [one, five, fifteen] = os.loadavg().map(round2);
   return { loadavg1: one, loadavg5: five, loadavg15: fifteen, cpus: os.cpus().length };
+}
+
+let clockTicks;
+/**
+ * CPU microseconds (user + system) process `pid` has used so far, from /proc/<pid>/stat (Linux; undefined
+ * elsewhere). Resolution one clock tick (10 ms at the usual 100 Hz): measure windows of a second or more.
+ */
+export function processCpuUs(pid) {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name (which may contain spaces, inside parentheses): state is field 3
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime (14) + stime (15)
+    return (ticks * 1e6) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes bench/results/<name>.json with the environment and the load before and after the run. */

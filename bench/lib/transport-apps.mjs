@@ -76,10 +76,16 @@ function rpcModule(topic) {
   return RpcModule;
 }
 
+/**
+ * 'ours-notel' turns telemetry off (`telemetry: false`); every other 'ours*' contender runs with telemetry at its
+ * default: on, because @opentelemetry/api is installed (no-op providers unless the process registered the SDK).
+ */
+const telemetryOption = (contender) => (contender === 'ours-notel' ? { telemetry: false } : {});
+
 /** Microservice options per contender; `session` = persistent session `{ clientId }`. */
 function strategy(contender, url, session) {
   if (contender.startsWith('ours')) {
-    const options = { url, protocolVersion: 5, reconnect: false };
+    const options = { url, protocolVersion: 5, reconnect: false, ...telemetryOption(contender) };
     if (session) Object.assign(options, { clientId: session.clientId, cleanStart: false, sessionExpiryInterval: 3600 });
     return { strategy: new ServerMqttAsync(options) };
   }
@@ -105,7 +111,8 @@ export function createRpcApp(contender, url, topic) {
 
 /**
  * A connected ClientProxy of the contender, each at its defaults: 'ours' = ClientMqttAsync (requests at QoS 0),
- * 'ours-qos1' = ClientMqttAsync { requestQos: 1 } (the default before issue 14), 'builtin' = ClientMqtt (QoS 0).
+ * 'ours-qos1' = ClientMqttAsync { requestQos: 1 } (the default before issue 14), 'ours-notel' = { telemetry: false },
+ * 'builtin' = ClientMqtt (QoS 0).
  */
 export async function createClient(contender, url) {
   const client = contender.startsWith('ours')
@@ -114,6 +121,7 @@ export async function createClient(contender, url) {
         protocolVersion: 5,
         reconnect: false,
         ...(contender === 'ours-qos1' ? { requestQos: 1 } : {}),
+        ...telemetryOption(contender),
       })
     : new ClientMqtt({ url });
   await client.connect();

@@ -31,7 +31,7 @@ export const cpuSince = (since) => {
 };
 
 /** Protocol each contender speaks: ours MQTT 5; the built-in its default (MQTT.js default, 3.1.1). */
-export const PROTOCOL = { ours: 5, 'ours-qos1': 5, driver: 5, builtin: 4 };
+export const PROTOCOL = { ours: 5, 'ours-qos1': 5, 'ours-notel': 5, 'ours-sdk': 5, driver: 5, builtin: 4 };
 
 // ---------- drain ----------
 

@@ -9,6 +9,12 @@ import { serveCommands, windowProfiler } from './runner.mjs';
 import { callers, cpuSince, drainRound, eventsSetup, rpcClient, rpcServer } from './transport-cases.mjs';
 
 const [role, kind, contender, url] = process.argv.slice(2);
+// 'ours-sdk': the app registered the OpenTelemetry SDK before creating its transport (both processes).
+const sdk = contender === 'ours-sdk' ? (await import('./otel-sdk.mjs')).registerOtelSdk() : undefined;
+/** A telemetry contender whose SDK got no spans measured nothing: fail the round instead. */
+const checkSpans = () => {
+  if (sdk && sdk.exported === 0) throw new Error('ours-sdk: the SDK exported no spans');
+};
 
 let side;
 let cpu0;
@@ -28,6 +34,7 @@ const handlers = {
     cpuStop: async () => {
       const cpuUs = cpuSince(cpu0);
       await profiler.stop(profileName);
+      checkSpans();
       return { cpuUs };
     },
     stop: () => side?.stop(),
@@ -43,6 +50,7 @@ const handlers = {
       await profiler.start();
       const result = await callers(count, total, side.call);
       await profiler.stop(profileName);
+      checkSpans();
       return result;
     },
     stop: () => side?.stop(),
