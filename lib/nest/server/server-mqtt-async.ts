@@ -272,8 +272,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       else if (this.listeners.wantsHandled) this.listeners.emitHandled(message, error);
     };
     const dispatch = () => this.dispatcher.dispatch(group, message, ticket);
-    const running = this.telemetry
-      ? dispatchTraced(this.telemetry, this.router, this.unwrap(), group, message, dispatch)
+    const telemetry = this.telemetry;
+    const running = telemetry?.active
+      ? dispatchTraced(telemetry, this.router, this.unwrap(), group, message, dispatch)
       : dispatch();
     const work: Promise<void> = running.then(
       (error) => finish(error),

@@ -84,7 +84,7 @@ export class ClientTelemetry {
     request: (callback: Callback) => () => void,
   ): () => void {
     const telemetry = this.current;
-    if (telemetry) return sendTraced(telemetry, client, pattern(), callback, request);
+    if (telemetry?.active) return sendTraced(telemetry, client, pattern(), callback, request);
     if (this.loaded) return request(callback);
     return afterLoading(this.ready, () => this.send(client, pattern, callback, request));
   }

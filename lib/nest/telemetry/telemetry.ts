@@ -25,6 +25,10 @@ export class Telemetry {
   private readonly consumingKey: symbol;
   private readonly suppressKey: symbol;
   private readonly wrapped = new WeakMap<MqttDriverClient, MqttDriverClient>();
+  /** What the API's global tracer provider delegates to while no SDK registered one. */
+  private readonly noopTracerProvider: unknown;
+  /** The meter is a real one: a MeterProvider was registered before this transport started. */
+  private readonly metered: boolean;
 
   constructor(
     private readonly api: typeof Api,
@@ -32,9 +36,26 @@ export class Telemetry {
     private readonly deadLetterTopic?: string,
   ) {
     this.tracer = api.trace.getTracer(TELEMETRY_SCOPE);
-    this.metrics = instruments(api.metrics.getMeter(TELEMETRY_SCOPE));
+    const meter = api.metrics.getMeter(TELEMETRY_SCOPE);
+    this.metrics = instruments(meter);
     this.consumingKey = api.createContextKey('nest-mqtt-async consuming') as symbol;
     this.suppressKey = api.createContextKey('nest-mqtt-async producer span open') as symbol;
+    this.noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
+    // The metrics API has no proxy: instruments made from the no-op meter stay no-op for good.
+    this.metered = !(meter instanceof api.createNoopMeter().constructor);
+  }
+
+  /**
+   * False while the app registered nothing (no tracer provider, no propagator, no meter provider): every span
+   * would be a non-recording no-op, every metric dropped and nothing injected, so callers skip the telemetry
+   * path altogether and the no-op providers cost nothing. Checked per message, so an SDK registered after the
+   * transport started is picked up (tracing and propagation; metrics only from a provider registered before).
+   */
+  get active(): boolean {
+    if (this.metered) return true;
+    let provider: unknown = this.api.trace.getTracerProvider();
+    if (provider instanceof this.api.ProxyTracerProvider) provider = provider.getDelegate();
+    return provider !== this.noopTracerProvider || this.api.propagation.fields().length > 0;
   }
 
   private base(client: MqttDriverClient): Api.Attributes {
@@ -69,6 +90,7 @@ export class Telemetry {
     payload: Uint8Array | string,
     options?: PublishOptions,
   ): Promise<PublishResult> {
+    if (!this.active) return client.publish(topic, payload, options);
     const { context, trace } = this.api;
     const active = context.active();
     const metricAttrs: Api.Attributes = { 'messaging.system': 'mqtt', 'messaging.operation.name': 'publish' };
