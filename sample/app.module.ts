@@ -1,7 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ClientsModule } from '@nestjs/microservices';
-import { ClientMqttAsync, type MqttAsyncClientOptions } from '../lib/nest/index.js';
+import { TerminusModule } from '@nestjs/terminus';
+import { ClientMqttAsync, type MqttAsyncClientOptions, MqttAsyncHealthIndicator } from '../lib/nest/index.js';
 import { DevicesController } from './devices.controller.js';
+import { HealthController } from './health.controller.js';
 import { EVENTS_CLIENT, JobsController } from './jobs.controller.js';
 import { ReadingsService } from './readings.service.js';
 
@@ -12,9 +14,12 @@ export class AppModule {
   static register(mqtt: MqttAsyncClientOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ClientsModule.register([{ name: EVENTS_CLIENT, customClass: ClientMqttAsync, options: mqtt }])],
-      controllers: [DevicesController, JobsController],
-      providers: [ReadingsService],
+      imports: [
+        ClientsModule.register([{ name: EVENTS_CLIENT, customClass: ClientMqttAsync, options: mqtt }]),
+        TerminusModule,
+      ],
+      controllers: [DevicesController, JobsController, HealthController],
+      providers: [ReadingsService, MqttAsyncHealthIndicator],
     };
   }
 }

@@ -10,6 +10,7 @@ async function main(): Promise<void> {
     ...(process.env.MQTT_URL ? { mqttUrl: process.env.MQTT_URL } : { mqttPort: 0 }),
     httpPort: 0,
     logger: ['warn', 'error'],
+    tracing: true,
   });
   try {
     console.log(`sample: MQTT ${sample.mqttUrl}${sample.broker ? ' (embedded aedes)' : ''}, HTTP ${sample.httpUrl}`);

@@ -5,6 +5,7 @@ import type { ProtocolVersion } from '../lib/driver/index.js';
 import { AsyncApiModule, ClientMqttAsync, createAsyncApiDocument, ServerMqttAsync } from '../lib/nest/index.js';
 import { AppModule } from './app.module.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded-broker.js';
+import { type SampleTracing, startTracing } from './tracing.js';
 
 export interface SampleOptions {
   /** A broker to use; when absent an embedded broker is started. */
@@ -16,6 +17,11 @@ export interface SampleOptions {
   /** HTTP port (default 3000; 0 = any free port). */
   httpPort?: number;
   logger?: false | LogLevel[];
+  /**
+   * Start the OpenTelemetry Node SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (default false; `npm start` and
+   * `npm run sample:demo` pass true). See `sample/tracing.ts`.
+   */
+  tracing?: boolean;
 }
 
 export interface RunningSample {
@@ -25,11 +31,15 @@ export interface RunningSample {
   httpUrl: string;
   /** The embedded broker, when one was started. */
   broker?: EmbeddedBroker;
+  /** The OpenTelemetry SDK, when `tracing` was asked for and `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+  tracing?: SampleTracing;
   close(): Promise<void>;
 }
 
 /** Starts the sample: broker (unless `mqttUrl`), the hybrid Nest app (HTTP + MQTT microservice), the docs page. */
 export async function startSample(options: SampleOptions = {}): Promise<RunningSample> {
+  // Before the transports connect (they take their tracer and meter then).
+  const tracing = options.tracing ? await startTracing() : undefined;
   const broker = options.mqttUrl ? undefined : await startEmbeddedBroker({ port: options.mqttPort ?? 1883 });
   const mqttUrl = options.mqttUrl ?? (broker as EmbeddedBroker).url;
   const mqtt = { url: mqttUrl, protocolVersion: options.protocolVersion ?? 5 };
@@ -55,13 +65,18 @@ export async function startSample(options: SampleOptions = {}): Promise<RunningS
     let closing: Promise<void> | undefined;
     const started = app;
     const close = () => {
-      closing ??= started.close().finally(() => broker?.close());
+      // The SDK last: it flushes the spans of the shutdown too.
+      closing ??= started
+        .close()
+        .finally(() => broker?.close())
+        .finally(() => tracing?.shutdown());
       return closing;
     };
-    return { app, server, mqttUrl, httpUrl, ...(broker ? { broker } : {}), close };
+    return { app, server, mqttUrl, httpUrl, ...(broker ? { broker } : {}), ...(tracing ? { tracing } : {}), close };
   } catch (err) {
     await app?.close().catch(() => undefined);
     await broker?.close();
+    await tracing?.shutdown();
     throw err;
   }
 }

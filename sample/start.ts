@@ -1,7 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { publishTestMessage, startSample } from './main.js';
 
-/** `npm start`: the sample on MQTT_URL, or on an embedded broker at 127.0.0.1:1883 (or a free port). */
+/**
+ * `npm start`: the sample on MQTT_URL, or on an embedded broker at 127.0.0.1:1883 (or a free port); traces to an
+ * OTLP endpoint when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ */
 async function main(): Promise<void> {
   const logger = new Logger('Sample');
   const protocolVersion = process.env.MQTT_PROTOCOL_VERSION === '4' ? 4 : 5;
@@ -10,11 +13,14 @@ async function main(): Promise<void> {
     protocolVersion,
     httpPort: Number(process.env.PORT ?? 3000),
     ...(process.env.MQTT_PORT ? { mqttPort: Number(process.env.MQTT_PORT) } : {}),
+    tracing: true,
   });
   logger.log(
     sample.broker ? `Embedded MQTT broker (aedes, MQTT 5) on ${sample.mqttUrl}` : `MQTT broker: ${sample.mqttUrl}`,
   );
   logger.log(`HTTP on ${sample.httpUrl}: AsyncAPI page ${sample.httpUrl}/docs, JSON ${sample.httpUrl}/docs.json`);
+  logger.log(`Health: ${sample.httpUrl}/health`);
+  if (sample.tracing) logger.log(`OpenTelemetry: traces to ${sample.tracing.endpoint} (OTLP/HTTP)`);
   const port = new URL(sample.mqttUrl).port;
   logger.log(`Try: mosquitto_pub -p ${port} -t temperature-sensors/t1/temperature -m 22.5`);
   // MQTT 3.1.1 has no Response Topic: RPC then uses Nest's wire format, which mosquitto_rr does not speak.

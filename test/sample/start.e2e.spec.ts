@@ -1,6 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from '../../lib/driver/index.js';
 import { codeBlocks } from '../readme/blocks.js';
@@ -9,37 +8,10 @@ import { startAedes } from '../support/aedes.js';
 import { type BinaryName, binariesRequired, hasMosquittoClients, requireBinary } from '../support/binaries.mjs';
 import { take } from '../support/messages.js';
 import { run, until, WatchedProcess } from './child.js';
+import { buildSample, expectCleanStop, ROOT, removeBuild, started, startSampleProcess } from './sample-process.js';
 
 // `npm start` as a user runs it: the sample compiled by tsc, started with node as a child process, talked to
 // from outside (mosquitto clients, curl, HTTP), stopped with a signal.
-
-const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
-const BUILD = join(ROOT, 'test/sample/.tmp/start-build');
-
-/** What `npm start` compiles and runs, read from package.json so this test follows (or fails with) it. */
-function startScript(): { tsconfig: string; entry: string } {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const m = /^tsc -p (\S+) && node dist-sample\/(\S+)$/.exec(pkg.scripts.start ?? '');
-  if (!m) throw new Error(`package.json "start" is not "tsc -p … && node dist-sample/…": update this test`);
-  return { tsconfig: join(ROOT, m[1] as string), entry: join(BUILD, m[2] as string) };
-}
-
-const { tsconfig, entry } = startScript();
-
-/** The sample in a child process with a clean environment: no MQTT_URL unless `env` sets one. */
-function startSampleProcess(env: Record<string, string>): WatchedProcess {
-  const base = { ...process.env };
-  for (const key of ['MQTT_URL', 'MQTT_PORT', 'MQTT_PROTOCOL_VERSION', 'PORT', 'NODE_OPTIONS']) delete base[key];
-  return new WatchedProcess(process.execPath, [entry], { ...base, ...env });
-}
-
-/** The log lines every start prints: the broker URL, the HTTP URL, and the handler of the after-startup message. */
-async function started(sample: WatchedProcess, broker: RegExp): Promise<{ mqttUrl: string; httpUrl: string }> {
-  const [, mqttUrl] = await sample.waitFor(broker);
-  const [, httpUrl] = await sample.waitFor(/HTTP on (http:\/\/127\.0\.0\.1:\d+): AsyncAPI page/);
-  await sample.waitFor(/\[Devices\] temperature demo-1: 21\.5 °C/);
-  return { mqttUrl: mqttUrl as string, httpUrl: httpUrl as string };
-}
 
 interface Docs {
   asyncapi: string;
@@ -51,14 +23,6 @@ async function docsJson(httpUrl: string): Promise<Docs> {
   const res = await fetch(`${httpUrl}/docs.json`);
   expect(res.status).toBe(200);
   return (await res.json()) as Docs;
-}
-
-/** A clean stop: exit code 0, or killed by the very signal sent (Nest's shutdown hooks re-raise it), quickly. */
-async function expectCleanStop(sample: WatchedProcess, signal: NodeJS.Signals): Promise<void> {
-  const exit = await sample.stop(signal);
-  const ended = exit.signal ?? exit.code;
-  expect(ended === 0 || ended === signal ? 'clean' : `ended with ${ended}:\n${sample.output}`).toBe('clean');
-  expect(exit.ms).toBeLessThan(4000);
 }
 
 /** Whether something accepts TCP connections on a loopback port. */
@@ -74,21 +38,16 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+let entry = '';
 beforeAll(async () => {
-  rmSync(BUILD, { recursive: true, force: true });
-  const tsc = await run(
-    process.execPath,
-    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig, '--outDir', BUILD],
-    60_000,
-  );
-  if (tsc.code !== 0) throw new Error(`tsc -p ${tsconfig} failed:\n${tsc.stdout}${tsc.stderr}`);
+  entry = await buildSample('start-build');
 }, 60_000);
 
-afterAll(() => rmSync(BUILD, { recursive: true, force: true }));
+afterAll(() => removeBuild('start-build'));
 
 describe('npm start (sample/start.ts in a child process)', () => {
   it('with no MQTT_URL embeds a broker, prints its URL, handles its test message, answers the README commands and /docs.json, and stops on SIGINT', async () => {
-    const sample = startSampleProcess({ PORT: '0' });
+    const sample = startSampleProcess(entry, { PORT: '0' });
     try {
       const { mqttUrl, httpUrl } = await started(sample, /Embedded MQTT broker \(aedes, MQTT 5\) on (mqtt:\/\/\S+)/);
       const mqttPort = Number(new URL(mqttUrl).port);
@@ -118,7 +77,7 @@ describe('npm start (sample/start.ts in a child process)', () => {
     const watcher = await connect(aedes.url, { protocolVersion: 4, reconnect: false });
     try {
       const readings = await watcher.subscribe('temperature-sensors/+/temperature', { qos: 1 });
-      const sample = startSampleProcess({ PORT: '0', MQTT_URL: aedes.url, MQTT_PROTOCOL_VERSION: '4' });
+      const sample = startSampleProcess(entry, { PORT: '0', MQTT_URL: aedes.url, MQTT_PROTOCOL_VERSION: '4' });
       try {
         const { mqttUrl, httpUrl } = await started(sample, /\[Sample\] MQTT broker: (mqtt:\/\/\S+)/);
         expect(mqttUrl).toBe(aedes.url);

@@ -24,6 +24,16 @@ describe('optional peers', () => {
     expect(offenders).toEqual([]);
   });
 
+  it("the OpenTelemetry SDK and exporters are the sample's dev dependencies: lib/ never names them, not even lazily", () => {
+    const sdk = /@opentelemetry\/(sdk-|exporter-|auto-instrumentations)/;
+    expect(sources('lib').filter((file) => sdk.test(readFileSync(file, 'utf8')))).toEqual([]);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const shipped = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies };
+    expect(Object.keys(shipped).filter((name) => sdk.test(name))).toEqual([]);
+    expect(pkg.devDependencies).toHaveProperty(['@opentelemetry/sdk-node']);
+    expect(pkg.devDependencies).toHaveProperty(['@opentelemetry/exporter-trace-otlp-http']);
+  });
+
   it('the check itself catches a static import', () => {
     expect(OPTIONAL.test("import { trace } from '@opentelemetry/api';")).toBe(true);
     expect(OPTIONAL.test("import { HealthIndicatorService } from '@nestjs/terminus';")).toBe(true);
