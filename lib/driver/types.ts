@@ -92,7 +92,7 @@ export interface MqttClientOptions {
    * says. Why lenient: mosquitto 2.0 ignores a client's Receive Maximum when it resumes a session with queued
    * messages (it sends the queue at once, measured: 2,000 in flight against a Receive Maximum of 20) and does it
    * again after each reconnect, so strict enforcement cuts every such session. Messages held this way are never
-   * acknowledged before the application reads them (see backpressure in the README).
+   * acknowledged before the application reads them (docs/hardening.md, "Backpressure policy").
    */
   receiveMaximumTolerance?: number;
   /** Maximum Packet Size we advertise and enforce on inbound packets. */
@@ -205,7 +205,7 @@ export interface SubscribeOptions {
   retainHandling?: RetainHandling;
   /** auto (default): acknowledged on receipt. manual: PUBACK/PUBREC only on `message.ack()`. */
   ack?: AckMode;
-  /** Messages buffered for a consumer that is not reading (default 1000). See README: backpressure. */
+  /** Messages buffered for a consumer that is not reading (default 1000); see docs/hardening.md (backpressure). */
   bufferSize?: number;
   userProperties?: UserProperty[];
 }

@@ -54,6 +54,11 @@ const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
   .scripts;
 
 describe('README.md and docs/*.md', () => {
+  it('README.md stays at most 400 lines: long topics belong in docs/*.md with a link', () => {
+    const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length;
+    expect({ lines, atMost400: lines <= 400 }).toEqual({ lines, atMost400: true });
+  });
+
   it('keep their TypeScript examples', () => {
     for (const [file, min] of Object.entries(MIN_TS_BLOCKS)) {
       const count = tsBlocks.filter((b) => b.file === file).length;

@@ -62,7 +62,7 @@ export const DEFAULT_REQUEST_TIMEOUT = 30_000;
  * `emit()` accepts a {@link MqttAsyncRecord} for QoS, retain and MQTT 5 properties. `status` follows the driver's
  * status; `on()` registers driver events; `unwrap()` is the driver client.
  *
- * Bounds (README "Failure behaviour"): the first `connect()` fails after its bounded attempts with the driver's
+ * Bounds (docs/failure-behaviour.md): the first `connect()` fails after its bounded attempts with the driver's
  * `MqttConnectError` (socket `code` such as `ECONNREFUSED` at its top level). While the link is down, `send()` and
  * QoS 1/2 `emit()` wait for it within `requestTimeout` / `publishTimeout` and are never sent once that ran out
  * (`MqttAsyncNotConnectedError`); a QoS 0 `emit()` is rejected at once. A request already sent when the link drops

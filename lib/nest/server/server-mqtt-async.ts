@@ -58,7 +58,7 @@ function defaultConnector(): Connector {
  * Own replies are never routed into handlers. `on('message:handled', cb)` fires once per received message after
  * its handlers settled and its replies and acks were handed to the driver.
  *
- * Failure behaviour (README "Failure behaviour"): every delivered message is settled in every ack mode, also when
+ * Failure behaviour (docs/failure-behaviour.md): every delivered message is settled in every ack mode, also when
  * it cannot be decoded or a guard/pipe/interceptor rejects it; `listen()` makes 3 connection attempts, then
  * reconnecting goes on forever (backoff capped at 5 s); a reconnect limit that runs out logs an ERROR, sets
  * `closeCause` and `process.exitCode = 1`.

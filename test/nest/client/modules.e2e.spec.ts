@@ -41,7 +41,7 @@ interface BrokerCase {
   start: () => Promise<{ url: string; stop(): Promise<void> }>;
 }
 
-/** The README's ClientsModule examples on every broker and protocol the transport supports. */
+/** The ClientsModule examples of docs/rpc.md on every broker and protocol the transport supports. */
 const cases: BrokerCase[] = [
   { name: 'MQTT 5, mosquitto', protocolVersion: 5, describe: describeMosquitto, start: () => startMosquitto() },
   { name: 'MQTT 3.1.1, mosquitto', protocolVersion: 4, describe: describeMosquitto, start: () => startMosquitto() },
