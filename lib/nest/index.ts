@@ -59,6 +59,8 @@ export {
 } from './serialization/index.js';
 export { MqttAsyncConfigError } from './server/dead-letter.js';
 export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
+export { MqttAsyncPublisher, type MqttAsyncPublishTarget } from './server/publisher.js';
+export { type MqttAsyncPublisherAsyncOptions, MqttAsyncPublisherModule } from './server/publisher.module.js';
 export { MqttAsyncServerClosingError } from './server/replies.js';
 export {
   DEFAULT_SERVER_CONNECT_ATTEMPTS,

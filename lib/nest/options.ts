@@ -87,6 +87,17 @@ export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions, MqttA
   responseTopics?: string[];
   /** Last check of a Response Topic that passed the others: return true to reply there. */
   allowResponseTopic?: (topic: string, ctx: MqttAsyncContext) => boolean;
+  /**
+   * Milliseconds a `MqttAsyncPublisher.publish()` / `server.publish()` / `ctx.publish()` may take to settle
+   * (default 30_000), as `ClientMqttAsync`'s `publishTimeout`: the broker's confirmation at QoS 1/2, including any
+   * wait for the connection while reconnecting (then never sent; `MqttAsyncNotConnectedError`).
+   */
+  publishTimeout?: number;
+  /**
+   * QoS 1/2 publishes of the server's publisher that may wait at once for the connection while it is down
+   * (default 10_000); more fail at once with `MqttAsyncNotConnectedError`.
+   */
+  offlineQueueSize?: number;
 }
 
 export interface MqttAsyncClientOptions extends MqttAsyncTransportOptions {

@@ -5,6 +5,22 @@ import { MqttAsyncNotConnectedError, MqttAsyncPublishTimeoutError, MqttAsyncRequ
 /** Default `offlineQueueSize`: `send()`s and QoS 1/2 `emit()`s that may wait for the connection at once. */
 export const DEFAULT_OFFLINE_QUEUE_SIZE = 10_000;
 
+/** How a gate's errors name its owner: `ClientMqttAsync` and `emit()` unless told otherwise. */
+export interface GateNaming {
+  /** The transport, e.g. `ClientMqttAsync`. */
+  who: string;
+  /** The publishing call, e.g. `emit`. */
+  verb: string;
+  /** What to do once the transport stopped reconnecting. */
+  restart: string;
+}
+
+const CLIENT_NAMING: GateNaming = {
+  who: 'ClientMqttAsync',
+  verb: 'emit',
+  restart: 'call close() and connect() again',
+};
+
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -27,6 +43,7 @@ export class ConnectionGate {
   constructor(
     url: string,
     private readonly maxWaiting: number,
+    readonly naming: GateNaming = CLIENT_NAMING,
   ) {
     this.url = redactUrl(url);
   }
@@ -72,8 +89,8 @@ export class ConnectionGate {
     const status = this.status;
     return new MqttAsyncNotConnectedError(
       status,
-      `${what}: ClientMqttAsync is not connected to ${this.url} (status '${status}')` +
-        (status === 'closed' ? '; it stopped reconnecting: call close() and connect() again' : '; retry later'),
+      `${what}: ${this.naming.who} is not connected to ${this.url} (status '${status}')` +
+        (status === 'closed' ? `; it stopped reconnecting: ${this.naming.restart}` : '; retry later'),
     );
   }
 
@@ -90,15 +107,16 @@ export class ConnectionGate {
 
   /** The error of an `emit()` not settled within `publishTimeout`. */
   publishTimeoutError(pattern: string, ms: number, sent: boolean): Error {
+    const verb = this.naming.verb;
     if (!this.connected) {
       return this.notConnected(
         sent
-          ? `emit('${pattern}') not confirmed within ${ms} ms (publishTimeout); it may still arrive after the reconnect`
-          : `emit('${pattern}') not sent within ${ms} ms (publishTimeout)`,
+          ? `${verb}('${pattern}') not confirmed within ${ms} ms (publishTimeout); it may still arrive after the reconnect`
+          : `${verb}('${pattern}') not sent within ${ms} ms (publishTimeout)`,
       );
     }
     return new MqttAsyncPublishTimeoutError(
-      `The broker did not confirm emit('${pattern}') within ${ms} ms (publishTimeout): check the broker, or raise publishTimeout`,
+      `The broker did not confirm ${verb}('${pattern}') within ${ms} ms (publishTimeout): check the broker, or raise publishTimeout`,
     );
   }
 

@@ -68,8 +68,9 @@ export class EventPublisher {
     const { gate } = this.link;
     const message = unwrapRecord(data);
     if (!gate.connected) {
-      if ((message.options?.qos ?? this.link.qos) === 0) throw gate.notConnected(`QoS 0 emit('${pattern}') dropped`);
-      await gate.whenConnected(`emit('${pattern}')`, this.link.timeoutMs, 'publishTimeout');
+      const call = `${gate.naming.verb}('${pattern}')`;
+      if ((message.options?.qos ?? this.link.qos) === 0) throw gate.notConnected(`QoS 0 ${call} dropped`);
+      await gate.whenConnected(call, this.link.timeoutMs, 'publishTimeout');
       if (state.over) return undefined as T; // settled meanwhile (expired, closed): never sent
     }
     state.sent = true;

@@ -5,6 +5,7 @@ import type {
   MqttClientOptions,
   MqttDriverClient,
   MqttMessage,
+  PublishResult,
   Subscription,
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
@@ -16,6 +17,7 @@ import { listeningServers } from '../health/listening.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
+import type { MqttAsyncRecordOptions } from '../record/mqtt-async.record.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
 import { loadTelemetry } from '../telemetry/load.js';
 import { dispatchTraced } from '../telemetry/server-hooks.js';
@@ -27,6 +29,7 @@ import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { Semaphore } from './semaphore.js';
 import { type MqttAsyncServerEvents, ServerListeners } from './server-listeners.js';
+import { ServerPublisher } from './server-publisher.js';
 import { StopSignal } from './stop-signal.js';
 
 export type { MessageHandledEvent, MqttAsyncServerEvents } from './server-listeners.js';
@@ -80,6 +83,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private stopConsuming: () => void = () => {};
   private stopped: Promise<void> = Promise.resolve();
   private readonly dispatcher: MessageDispatcher;
+  private readonly outbox: ServerPublisher;
   /** OpenTelemetry spans and metrics; undefined when `telemetry: false` or `@opentelemetry/api` is absent. */
   private telemetry: Telemetry | undefined;
   /** Replies and dead letters are handed to the driver without holding a handler slot until their PUBACK. */
@@ -102,6 +106,19 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
         return self.closeSignal.signal;
       },
     });
+    this.outbox = new ServerPublisher({
+      options,
+      producer: () => this.mqttClient && (this.telemetry?.wrap(this.mqttClient) ?? this.mqttClient),
+      onStatus: (listener) => this.on('status', listener),
+    });
+  }
+
+  /**
+   * Publishes through this server's own connection (what `MqttAsyncPublisher` and `ctx.publish()` call): the
+   * options, bounds and errors of `ClientMqttAsync.emit()` (see `MqttAsyncPublisher`, docs/publisher.md).
+   */
+  publish(topic: string, data: unknown, options?: MqttAsyncRecordOptions): Promise<PublishResult> {
+    return this.outbox.publish(topic, data, options);
   }
 
   /**
