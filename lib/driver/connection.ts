@@ -11,6 +11,7 @@ import type {
 } from './codec/packets.js';
 import { reasonCodeName } from './codec/reason-codes.js';
 import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
+import { Keepalive, type KeepaliveClock } from './keepalive.js';
 import {
   answerAuth,
   authConnectProperties,
@@ -33,6 +34,8 @@ export interface ConnectionSettings {
   readonly options: MqttClientOptions;
   readonly protocolVersion: ProtocolVersion;
   clientId(): string;
+  /** Keep Alive's clock (default: real time); tests inject a fake one. */
+  readonly clock?: KeepaliveClock;
 }
 
 /**
@@ -66,9 +69,9 @@ export interface ConnectionListener {
 export class Connection {
   private stream: MqttTransportStream | undefined;
   private closing = false;
-  private lastReceived = 0;
-  private lastSent = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Something was ever received: a CONNECT after that is a reconnect (it resumes the session). */
+  private receivedAny = false;
+  private readonly keepalive: Keepalive;
   /** Why the current link is going down, reported by the next 'disconnect' event. */
   private lost: DisconnectedEvent | undefined;
   /** Aborted by `close()`: cuts short a backoff wait, a transport being opened and a CONNACK being awaited. */
@@ -77,7 +80,15 @@ export class Connection {
   constructor(
     private readonly settings: ConnectionSettings,
     private readonly listener: ConnectionListener,
-  ) {}
+  ) {
+    this.keepalive = new Keepalive(
+      {
+        ping: () => this.write(encodePacket({ type: 'pingreq' }, this.settings.protocolVersion)),
+        dead: (error) => this.onProtocolError(this.stream, error),
+      },
+      settings.clock,
+    );
+  }
 
   write(bytes: Buffer, callback?: (err?: Error | null) => void): boolean {
     const s = this.stream;
@@ -87,7 +98,7 @@ export class Connection {
       callback?.(new MqttDisconnectedError('Not connected'));
       return false;
     }
-    this.lastSent = Date.now();
+    this.keepalive.sent();
     this.cork(s);
     s.write(bytes, callback);
     return true;
@@ -201,7 +212,8 @@ export class Connection {
       signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (chunk) => {
         try {
-          this.lastReceived = Date.now();
+          this.receivedAny = true;
+          this.keepalive.received();
           for (const p of decoder.push(chunk)) {
             if (!connected) {
               if (p.type === 'auth') {
@@ -217,7 +229,8 @@ export class Connection {
               this.stream = stream;
               // Session state must be reset BEFORE the packets that follow CONNACK in the same chunk (a resumed
               // session's redeliveries) are handled, or their acknowledgements are discarded by the reset.
-              this.startKeepalive(p);
+              // Keep Alive: the server's Server Keep Alive (MQTT 5 CONNACK) wins over ours.
+              this.keepalive.start(p.properties?.serverKeepAlive ?? this.settings.options.keepalive ?? 60);
               this.listener.up(p);
               resolve(p);
             } else if (!this.closing) this.listener.packet(p);
@@ -246,7 +259,7 @@ export class Connection {
       up === undefined ? undefined : Array.isArray(up) ? up : Object.entries(up);
     // A reconnect resumes the session, except on 3.1.1 without a client id: the broker made one up for a clean
     // session and forgot it, and CleanSession 0 with an empty ClientId is forbidden there (MQTT-3.1.3-7).
-    const first = this.lastReceived === 0 || (!v5 && this.settings.clientId() === '');
+    const first = !this.receivedAny || (!v5 && this.settings.clientId() === '');
     return {
       type: 'connect',
       protocolVersion: this.settings.protocolVersion,
@@ -277,47 +290,6 @@ export class Connection {
     };
   }
 
-  /**
-   * Keep Alive: the server's Server Keep Alive (MQTT 5 CONNACK) wins over ours. A PINGREQ goes out after half the
-   * period without sending or receiving; the link is dead exactly 1.5 periods after the last packet received (the
-   * timer wakes at that deadline, not at the next of its periodic checks).
-   */
-  private startKeepalive(connack: ConnackPacket): void {
-    const seconds = connack.properties?.serverKeepAlive ?? this.settings.options.keepalive ?? 60;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (seconds === 0) return;
-    const ms = seconds * 1000;
-    const tick = Math.max(ms / 4, 50);
-    let due = Date.now() + tick;
-    let resumedAt = 0;
-    const check = (): void => {
-      const now = Date.now();
-      // Woken more than a tick late, the process itself was stalled (GC, CPU starvation): that time passed for
-      // us, not for the link, and what the broker sent meanwhile is still unread. Count at most one period of
-      // silence from here, so a PINGREQ goes out now and the broker has half a period to answer it.
-      if (now - due > tick) resumedAt = now;
-      const idle = now - Math.max(this.lastReceived, resumedAt - ms);
-      if (idle >= ms * 1.5) {
-        this.timer = undefined;
-        this.onProtocolError(
-          this.stream,
-          new MqttProtocolError('No packet from the broker within 1.5× keepalive', 0x8d),
-        );
-        return;
-      }
-      if (now - this.lastSent >= ms / 2 || idle >= ms / 2) {
-        this.write(encodePacket({ type: 'pingreq' }, this.settings.protocolVersion));
-      }
-      const next = Math.max(1, Math.min(tick, ms * 1.5 - idle));
-      due = now + next;
-      this.timer = setTimeout(check, next);
-      this.timer.unref?.();
-    };
-    this.timer = setTimeout(check, tick);
-    this.timer.unref?.();
-  }
-
   /** The server sent DISCONNECT (MQTT 5): report its reason; the server closes the link, we reconnect. */
   onServerDisconnect(packet: DisconnectPacket): void {
     const code = packet.reasonCode ?? 0;
@@ -344,7 +316,7 @@ export class Connection {
   private onClose(stream: MqttTransportStream): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
-    clearTimeout(this.timer);
+    this.keepalive.stop();
     const lost =
       this.lost ?? (this.closing ? {} : { error: new MqttDisconnectedError('Connection to the broker lost') });
     this.lost = undefined;
@@ -369,7 +341,7 @@ export class Connection {
   async close(o: DisconnectOptions): Promise<void> {
     this.closing = true;
     this.aborted.abort();
-    clearTimeout(this.timer);
+    this.keepalive.stop();
     const s = this.stream;
     if (!s) return;
     const v5 = this.settings.protocolVersion === 5;

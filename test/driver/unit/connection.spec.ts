@@ -9,6 +9,7 @@ import type { ProtocolVersion } from '../../../lib/driver/codec/packets.js';
 import { Connection, type ConnectionListener } from '../../../lib/driver/connection.js';
 import { MqttConnectError, MqttProtocolError } from '../../../lib/driver/errors.js';
 import type { MqttClientOptions, MqttTransportStream } from '../../../lib/driver/types.js';
+import { FakeClock } from './fake-clock.js';
 
 /** One side of an in-memory link: what the client writes is decoded into `received`. */
 class MemoryStream extends EventEmitter implements MqttTransportStream {
@@ -48,7 +49,7 @@ async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> 
 }
 
 /** `then` runs after a report was recorded (e.g. to act as the client would). */
-function setup(options: MqttClientOptions = {}, then: Partial<ConnectionListener> = {}) {
+function setup(options: MqttClientOptions = {}, then: Partial<ConnectionListener> = {}, clock?: FakeClock) {
   const version: ProtocolVersion = 5;
   const streams: MemoryStream[] = [];
   const events: string[] = [];
@@ -79,6 +80,7 @@ function setup(options: MqttClientOptions = {}, then: Partial<ConnectionListener
       options: { keepalive: 0, reconnect: { initialDelay: 1, maxDelay: 1, jitter: 0 }, ...options, transport },
       protocolVersion: version,
       clientId: () => 'cid',
+      clock,
     },
     listener,
   );
@@ -207,5 +209,49 @@ describe('Connection (no network)', () => {
     await until(() => events.length === 5);
     expect(events).toEqual(['up:false', 'packet:pingresp', 'error:MqttProtocolError', 'down:130', 'lost:false']);
     expect(s.received.at(-1)).toMatchObject({ type: 'disconnect', reasonCode: 0x82 });
+  });
+
+  it("keepalive on a fake clock: the server's Server Keep Alive (1 s) wins over ours (60 s); silence is 0x8D", async () => {
+    const clock = new FakeClock();
+    const { connection, events, stream } = setup({ keepalive: 60, reconnect: false }, {}, clock);
+    const started = connection.start();
+    const s = await stream(0);
+    expect(s.received[0]).toMatchObject({ type: 'connect', keepalive: 60 });
+    s.send({ type: 'connack', sessionPresent: false, reasonCode: 0, properties: { serverKeepAlive: 1 } });
+    await started;
+    clock.advance(250); // nothing written since CONNECT: the first check pings
+    expect(s.received.filter((p) => p.type === 'pingreq')).toHaveLength(1);
+    clock.advance(1249); // 1.5 s after the CONNACK, less 1 ms
+    expect(events).toEqual(['up:false']);
+    clock.advance(1);
+    await until(() => events.length === 4);
+    expect(events).toEqual(['up:false', 'error:MqttProtocolError', 'down:141', 'lost:false']);
+    expect(s.received.at(-1)).toMatchObject({ type: 'disconnect', reasonCode: 0x8d });
+  });
+
+  it('Server Keep Alive 0 turns keepalive off even when we asked for 1 s', async () => {
+    const clock = new FakeClock();
+    const { connection, stream } = setup({ keepalive: 1 }, {}, clock);
+    const started = connection.start();
+    const s = await stream(0);
+    s.send({ type: 'connack', sessionPresent: false, reasonCode: 0, properties: { serverKeepAlive: 0 } });
+    await started;
+    expect(clock.pending).toBe(0);
+    clock.advance(3_600_000);
+    expect(s.received.filter((p) => p.type === 'pingreq')).toEqual([]);
+    await connection.close({});
+  });
+
+  it('our keepalive when the server sets none; a close stops it', async () => {
+    const clock = new FakeClock();
+    const { connection, stream } = setup({ keepalive: 2 }, {}, clock);
+    const started = connection.start();
+    const s = await stream(0);
+    s.send(connack());
+    await started;
+    clock.advance(500); // a quarter of 2 s
+    expect(s.received.filter((p) => p.type === 'pingreq')).toHaveLength(1);
+    await connection.close({});
+    expect(clock.pending).toBe(0);
   });
 });
