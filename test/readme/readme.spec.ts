@@ -46,7 +46,7 @@ const MIN_TS_BLOCKS: Record<string, number> = {
   'docs/payloads.md': 2,
   'docs/asyncapi.md': 1,
   'docs/migration.md': 1,
-  'docs/observability.md': 2,
+  'docs/observability.md': 4,
   'docs/shared-subscriptions.md': 2,
   'docs/testing.md': 1,
   'docs/publisher.md': 3,

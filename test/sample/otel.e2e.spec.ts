@@ -57,7 +57,8 @@ describe('npm start and OpenTelemetry', () => {
       },
       SDK_PROBE,
     );
-    const { mqttUrl } = await started(sample, EMBEDDED);
+    // Loading the SDK (and its exporters' dependencies) takes seconds on a busy machine.
+    const { mqttUrl } = await started(sample, EMBEDDED, 30_000);
     expect(sample.output).toContain(`OpenTelemetry: traces to ${endpoint} (OTLP/HTTP)`);
 
     // The caller's own trace context, as an instrumented MQTT 5 client would send it.
@@ -70,6 +71,8 @@ describe('npm start and OpenTelemetry', () => {
         properties: { userProperties: [['traceparent', `00-${traceId}-${callerSpanId}-01`]] },
       });
       expect(JSON.parse(reply.payload.toString())).toEqual({ id: 't1', op: 'reboot', accepted: true });
+      // A job of the shared pool: its handler publishes the result through the sample's ClientMqttAsync.
+      await client.publish('workers/jobs/sum', '{"jobId":"j1","numbers":[1,2]}', { qos: 1 });
     } finally {
       await client.disconnect();
     }
@@ -91,6 +94,16 @@ describe('npm start and OpenTelemetry', () => {
       template: attribute(process, 'messaging.destination.template'),
     }).toEqual({ system: 'mqtt', topic: 'devices/t1/cmd', template: 'devices/{id}/cmd' });
     expect(collector.notJson).toEqual([]);
+
+    const named = (name: string) => collector.spans().find((s) => s.name === name);
+    await until(() => named('publish devices/events') !== undefined, 'the span of the job result publish', 10_000);
+    const job = named('process workers/jobs/#');
+    expect(job && attribute(job, 'messaging.consumer.group.name')).toBe('pool-a');
+    expect(named('publish devices/events')).toMatchObject({
+      kind: SPAN_KIND.PRODUCER,
+      traceId: job?.traceId,
+      parentSpanId: job?.spanId,
+    });
 
     await until(
       () => collector.metricNames().has('messaging.client.consumed.messages'),

@@ -50,8 +50,12 @@ export function startSampleProcess(
 }
 
 /** The log lines every start prints: the broker URL, the HTTP URL, and the handler of the after-startup message. */
-export async function started(sample: WatchedProcess, broker: RegExp): Promise<{ mqttUrl: string; httpUrl: string }> {
-  const [, mqttUrl] = await sample.waitFor(broker);
+export async function started(
+  sample: WatchedProcess,
+  broker: RegExp,
+  timeoutMs = 10_000,
+): Promise<{ mqttUrl: string; httpUrl: string }> {
+  const [, mqttUrl] = await sample.waitFor(broker, { timeoutMs });
   const [, httpUrl] = await sample.waitFor(/HTTP on (http:\/\/127\.0\.0\.1:\d+): AsyncAPI page/);
   await sample.waitFor(/\[Devices\] temperature demo-1: 21\.5 °C/);
   return { mqttUrl: mqttUrl as string, httpUrl: httpUrl as string };
