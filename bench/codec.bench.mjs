@@ -5,7 +5,7 @@
  * load in the results file. Run: npm run bench:codec (-- --quick: nothing written).
  */
 import mqttPacket from 'mqtt-packet';
-import { encodePacket, PacketDecoder } from '../dist/driver/index.js';
+import { encodePacket, PacketDecoder } from '../dist/driver/codec/index.js';
 import { chunks } from './lib/measure.mjs';
 import { load, markdownTable, orderFor, parseArgs, ratio, stats, writeResult } from './lib/runner.mjs';
 

@@ -4,7 +4,11 @@
  * report with the heap after GC at start and end; exits 1 on any finding (anything but a typed MqttError, a
  * hang, a publish that never settles) or heap growth over 10 MB.
  */
-import * as driver from '../dist/driver/index.js';
+import * as codec from '../dist/driver/codec/index.js';
+import * as driverApi from '../dist/driver/index.js';
+
+const driver = { ...driverApi, ...codec };
+
 import { fuzzClient, fuzzDecoder } from '../test/fuzz/fuzz-core.mjs';
 
 const arg = (name, fallback) => {

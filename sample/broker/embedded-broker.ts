@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import { encodePacket, type Packet, PacketDecoder } from '../../lib/driver/index.js';
+import { encodePacket, type Packet, PacketDecoder } from '../../lib/driver/codec/index.js';
 import { CONNECT, FrameSplitter, frameType, SUBSCRIBE, UNSUBSCRIBE } from './frames.js';
 import { SharedGroups } from './shared-groups.js';
 

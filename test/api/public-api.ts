@@ -9,6 +9,7 @@ import ts from 'typescript';
 export const ENTRIES: Record<string, string> = {
   'nest-mqtt-async': 'lib/nest/index.ts',
   'nest-mqtt-async/driver': 'lib/driver/index.ts',
+  'nest-mqtt-async/codec': 'lib/driver/codec/index.ts',
   'nest-mqtt-async/testing': 'lib/testing/index.ts',
 };
 

@@ -8,7 +8,12 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
-import * as driver from '../../lib/driver/index.js';
+import * as codec from '../../lib/driver/codec/index.js';
+import * as driverApi from '../../lib/driver/index.js';
+
+/** What the fuzzers drive: the client API and the codec. */
+const driver = { ...driverApi, ...codec };
+
 import { type FuzzDriver, fuzzClient, fuzzDecoder } from './fuzz-core.mjs';
 
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 100_000);
@@ -52,7 +57,7 @@ function heapAfterGc(): number {
 /** The driver, with every PacketDecoder and client it creates kept reachable in `kept`. */
 function keepingAlive(kept: unknown[], Decoder = driver.PacketDecoder) {
   class KeptDecoder extends Decoder {
-    constructor(options: driver.PacketDecoderOptions) {
+    constructor(options: codec.PacketDecoderOptions) {
       super(options);
       kept.push(this);
     }
@@ -111,7 +116,7 @@ describe(`fuzz slice (seed ${seed})`, () => {
   it('the heap bound catches a decoder that retains its inputs', async () => {
     class RetainingDecoder extends driver.PacketDecoder {
       readonly chunks: Uint8Array[] = [];
-      override push(chunk: Uint8Array): driver.Packet[] {
+      override push(chunk: Uint8Array): codec.Packet[] {
         this.chunks.push(chunk);
         return super.push(chunk);
       }

@@ -8,6 +8,7 @@ const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathna
 const PACKAGE_PATHS: Record<string, string[]> = {
   'nest-mqtt-async': ['lib/nest/index.ts'],
   'nest-mqtt-async/driver': ['lib/driver/index.ts'],
+  'nest-mqtt-async/codec': ['lib/driver/codec/index.ts'],
   'nest-mqtt-async/testing': ['lib/testing/index.ts'],
 };
 

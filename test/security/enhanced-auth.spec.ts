@@ -1,11 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Packet } from '../../lib/driver/codec/index.js';
 import {
   connect,
   type EnhancedAuthOptions,
   MqttConnectError,
   type MqttDisconnectedError,
-  type Packet,
 } from '../../lib/driver/index.js';
 import { type ChallengeBroker, METHOD, proof, startChallengeBroker } from './support/challenge-broker.js';
 

@@ -1,3 +1,8 @@
+/**
+ * nest-mqtt-async/codec: the MQTT 5.0 / 3.1.1 packet codec the driver is built on: packet types, `encodePacket`,
+ * the streaming `PacketDecoder` (bounded sizes and counts, linear time), properties and reason codes. For tools,
+ * proxies, fuzzers and brokers; applications use `nest-mqtt-async/driver`.
+ */
 export { PacketDecoder, type PacketDecoderOptions } from './decoder.js';
 export { encodePacket, publishPacketSize } from './encoder.js';
 export * from './packets.js';

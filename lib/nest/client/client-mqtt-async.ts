@@ -10,10 +10,10 @@ import {
   type MqttDriverClient,
   type PublishProperties,
   type QoS,
-  redactUrl,
   type Subscription,
 } from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
+import { redactUrl } from '../../driver/transport/url.js';
 import { connectFailure, MqttAsyncClientClosedError } from '../errors.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncClientOptions } from '../options.js';

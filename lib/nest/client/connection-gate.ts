@@ -1,5 +1,5 @@
 import type { ClientStatus } from '../../driver/index.js';
-import { redactUrl } from '../../driver/index.js';
+import { redactUrl } from '../../driver/transport/url.js';
 import { MqttAsyncNotConnectedError, MqttAsyncPublishTimeoutError, MqttAsyncRequestTimeoutError } from '../errors.js';
 
 /** Default `offlineQueueSize`: `send()`s and QoS 1/2 `emit()`s that may wait for the connection at once. */

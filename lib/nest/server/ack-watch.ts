@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { printable } from '../../driver/index.js';
+import { printable } from '../../driver/printable.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import type { ResolvedHandlerOptions } from '../routing/router.js';
 import type { AckWatch } from './ack-sequencer.js';

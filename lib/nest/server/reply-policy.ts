@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
-import { printable, topicMatches } from '../../driver/index.js';
+import { topicMatches } from '../../driver/index.js';
+import { printable } from '../../driver/printable.js';
 import type { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { routeMatches } from '../routing/pattern.js';

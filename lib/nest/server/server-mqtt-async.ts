@@ -9,9 +9,9 @@ import type {
   Subscription,
 } from '../../driver/index.js';
 import * as driver from '../../driver/index.js';
-import { redactUrl } from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { printable } from '../../driver/printable.js';
+import { redactUrl } from '../../driver/transport/url.js';
 import { connectFailure, MqttAsyncServerClosedError } from '../errors.js';
 import { listeningServers } from '../health/listening.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';

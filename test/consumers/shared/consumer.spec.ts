@@ -9,6 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { AsyncApiModule, ClientMqttAsync, createAsyncApiDocument, ServerMqttAsync, TopicParam } from 'nest-mqtt-async';
+import { encodePacket, PacketDecoder } from 'nest-mqtt-async/codec';
 import { connect } from 'nest-mqtt-async/driver';
 import { MqttAsyncTestBroker } from 'nest-mqtt-async/testing';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
@@ -111,6 +112,15 @@ describe('nest-mqtt-async in this app', () => {
     } finally {
       await mqtt.disconnect();
     }
+  });
+
+  it('the codec entry point (nest-mqtt-async/codec) round-trips a PUBLISH', () => {
+    const bytes = encodePacket(
+      { type: 'publish', topic: 'a/b', payload: Buffer.from('hi'), qos: 0, retain: false, dup: false },
+      5,
+    );
+    const [packet] = new PacketDecoder({ protocolVersion: 5 }).push(bytes);
+    expect(packet).toMatchObject({ type: 'publish', topic: 'a/b' });
   });
 
   it('AsyncAPI docs without the optional peers: a startup warning naming the package, no 500', async () => {

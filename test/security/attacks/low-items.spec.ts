@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { connect, redactUrl } from '../../../lib/driver/index.js';
+import { connect } from '../../../lib/driver/index.js';
+import { redactUrl } from '../../../lib/driver/transport/url.js';
 import {
   type AsyncApiDocument,
   AsyncApiModule,
