@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { brokenLinks, documentationFiles, headingAnchors } from './links.js';
+import { brokenLinks, documentationFiles, headingAnchors, missingPaths } from './links.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 
@@ -13,6 +13,24 @@ describe('links of README.md, CONTRIBUTING.md and docs/*.md', () => {
     const files = documentationFiles(ROOT);
     expect(files).toEqual(expect.arrayContaining(['README.md', 'CONTRIBUTING.md', 'docs/architecture.md']));
     expect(brokenLinks(ROOT, files)).toEqual([]);
+  });
+
+  it('every repository path named in inline code (`lib/…`, `test/…`, `bench/…`…) exists', () => {
+    const files = documentationFiles(ROOT);
+    expect(missingPaths(ROOT, files)).toEqual([]);
+  });
+
+  it('finds a path that does not exist, outside code blocks only (the check can fail)', () => {
+    mkdirSync(join(fixture, 'paths'), { recursive: true });
+    writeFileSync(
+      join(fixture, 'paths/README.md'),
+      '`lib/gone.ts` and `README.md` and `test/*.spec.ts`\n```\n`lib/in-code.ts`\n```\n`test/` `bench/x.mjs`\n',
+    );
+    mkdirSync(join(fixture, 'paths/test'), { recursive: true });
+    expect(missingPaths(join(fixture, 'paths'), ['README.md'])).toEqual([
+      { file: 'README.md', line: 1, path: 'lib/gone.ts' },
+      { file: 'README.md', line: 5, path: 'bench/x.mjs' },
+    ]);
   });
 
   it('finds a missing file, a missing heading and a missing local anchor (the check can fail)', () => {

@@ -88,3 +88,33 @@ export function brokenLinks(root: string, files: string[]): BrokenLink[] {
   }
   return broken;
 }
+
+/** A repository path named in inline code (`lib/driver/client.ts`) that does not exist. */
+export interface MissingPath {
+  file: string;
+  line: number;
+  path: string;
+}
+
+/**
+ * Every repository path a Markdown file names in inline code — `lib/…`, `test/…`, `bench/…`, `sample/…`, `docs/…`,
+ * `scripts/…`, `.ci/…`, written plainly (no `*`, `<…>` or `{…}`) — that does not exist, so a file moved or renamed
+ * in the code cannot leave the documentation pointing at nothing.
+ */
+export function missingPaths(root: string, files: string[]): MissingPath[] {
+  const missing: MissingPath[] = [];
+  for (const name of files) {
+    let fenced = false;
+    readFileSync(join(root, name), 'utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        if (text.startsWith('```')) fenced = !fenced;
+        if (fenced) return;
+        for (const m of text.matchAll(/`((?:lib|test|bench|sample|docs|scripts|\.ci)\/[\w./-]+)`/g)) {
+          const path = m[1] as string;
+          if (!existsSync(join(root, path))) missing.push({ file: name, line: i + 1, path });
+        }
+      });
+  }
+  return missing;
+}
