@@ -32,16 +32,10 @@ export type {
   MqttAsyncTransportOptions,
 } from './options.js';
 export * from './protocol.js';
-export { DEFAULT_CONNECT_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY, resolveReconnect } from './reconnect.js';
+export { DEFAULT_CONNECT_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY } from './reconnect.js';
 export * from './record/index.js';
 export { mqttOptions } from './routing/handler-options.js';
-export {
-  compareSpecificity,
-  extractParams,
-  MqttAsyncPatternError,
-  parseRoutePattern,
-  type RoutePattern,
-} from './routing/pattern.js';
+export { MqttAsyncPatternError } from './routing/pattern.js';
 export {
   type DecodedResponse,
   type DecodeResult,

@@ -11,9 +11,9 @@ import {
   ClientMqttAsync,
   DEFAULT_CONNECT_ATTEMPTS,
   DEFAULT_RECONNECT_MAX_DELAY,
-  resolveReconnect,
   ServerMqttAsync,
 } from '../../../lib/nest/index.js';
+import { resolveReconnect } from '../../../lib/nest/reconnect.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { freePort } from '../../support/ports.js';
 
