@@ -138,4 +138,39 @@ for (const v of VERSIONS) {
       await w.client.disconnect();
     });
   });
+
+  describe(`v${v}: QoS 2 awaiting PUBREL when the session is lost`, () => {
+    it('the id is forgotten: a new QoS 2 PUBLISH reusing it on the fresh session is delivered, not taken for a DUP', async () => {
+      const w = await connectClient(broker, v, {
+        clientId: `acks-lost-${v}`,
+        cleanStart: false,
+        ...(v === 5 ? { sessionExpiryInterval: 60 } : {}),
+        reconnect: { initialDelay: 10 },
+      });
+      try {
+        w.conn.autoRespond();
+        const sub = await w.client.subscribe('acks/#', { qos: 2 });
+        w.conn.send(publish(7, 2, 'first'));
+        const [first] = await take(sub, 1);
+        expect(first?.payload.toString()).toBe('first');
+        expect((await w.conn.next('pubrec')).packetId).toBe(7);
+        // No PUBREL: the link drops and the broker comes back without the session (expired, restarted, cleaned).
+        w.conn.close();
+        const conn2 = await broker.nextConnection();
+        await conn2.handshake({ sessionPresent: false });
+        conn2.autoRespond();
+        await conn2.next('subscribe');
+        conn2.send(publish(7, 2, 'second'));
+        // A marker behind it: whatever is taken first shows whether 'second' was delivered or dropped as a DUP.
+        conn2.send(publish(8, 2, 'marker'));
+        const [next] = await take(sub, 1);
+        expect(next?.payload.toString()).toBe('second');
+        expect(next?.dup).toBe(false);
+        expect((await take(sub, 1))[0]?.payload.toString()).toBe('marker');
+        expect((await conn2.next('pubrec')).packetId).toBe(7);
+      } finally {
+        await w.client.disconnect();
+      }
+    });
+  });
 }
