@@ -5,7 +5,7 @@ import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } f
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError } from './errors.js';
 import { inspectAs } from './inspect.js';
-import { DEFAULT_MAX_USER_PROPERTIES } from './message.js';
+import { CLIENT_DEFAULTS, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { Pings } from './ping.js';
 import { clientPublishProperties } from './publish-properties.js';
 import { Requests } from './request.js';
@@ -51,22 +51,25 @@ export class MqttClient implements MqttDriverClient {
   readonly router: Router;
   private readonly requests: Requests;
   readonly connection: Connection;
+  /** `options` with the driver's defaults (lib/driver/options.ts). */
+  private readonly settings: ResolvedClientOptions;
 
   constructor(
     readonly url: URL,
     readonly options: MqttClientOptions,
   ) {
-    this.protocolVersion = options.protocolVersion ?? 5;
+    this.settings = resolveClientOptions(options);
+    this.protocolVersion = this.settings.protocolVersion;
     this.clientId = options.clientId ?? '';
     this.outbound = new Outbound(
       (p) => this.send(p as Packet),
       (p) => checkServerLimits(p, this.protocolVersion, this.serverProperties),
     );
     this.inbound = new InboundAcks((qos, packetId, reasonCode) => this.sendAck(qos, packetId, reasonCode));
-    this.router = new Router(this, this.outbound.ids);
-    this.requests = new Requests(this, randomBytes(6).toString('hex'), options);
+    this.router = new Router(this, this.outbound.ids, this.settings);
+    this.requests = new Requests(this, randomBytes(6).toString('hex'), this.settings);
     this.connection = new Connection(
-      { url, options, protocolVersion: this.protocolVersion, clientId: () => this.clientId },
+      { url, options: this.settings, protocolVersion: this.protocolVersion, clientId: () => this.clientId },
       {
         up: (connack) => this.linkUp(connack.sessionPresent, connack.properties),
         packet: (packet) => this.onPacket(packet),
@@ -333,7 +336,7 @@ export class MqttClient implements MqttDriverClient {
   private resolveAlias(packet: PublishPacket): void {
     const alias = packet.properties?.topicAlias;
     if (alias === undefined) return;
-    const max = this.options.topicAliasMaximum ?? 0;
+    const max = this.options.topicAliasMaximum ?? CLIENT_DEFAULTS.topicAliasMaximum;
     if (alias === 0 || alias > max)
       throw new MqttProtocolError(`Topic alias ${alias} exceeds our Topic Alias Maximum ${max}`, 0x94);
     if (packet.topic) this.topicAliases.set(alias, packet.topic);
@@ -352,8 +355,8 @@ export class MqttClient implements MqttDriverClient {
     }
     if (packet.qos > 0 && this.inbound.reattach(packet.packetId as number, packet.qos as 1 | 2, packet.dup)) return;
     if (this.refuseUserProperties(packet)) return;
-    const max = this.options.receiveMaximum ?? 65535;
-    if (packet.qos > 0 && this.inbound.unacknowledged >= max + (this.options.receiveMaximumTolerance ?? 65535)) {
+    const max = this.options.receiveMaximum ?? CLIENT_DEFAULTS.receiveMaximum;
+    if (packet.qos > 0 && this.inbound.unacknowledged >= max + this.settings.receiveMaximumTolerance) {
       throw new MqttProtocolError(`Server exceeded our Receive Maximum ${max}`, 0x93);
     }
     this.router.route(packet, (holders) => {
@@ -369,7 +372,7 @@ export class MqttClient implements MqttDriverClient {
    */
   private refuseUserProperties(packet: PublishPacket): boolean {
     const count = packet.properties?.userProperties?.length ?? 0;
-    const max = this.options.maxUserProperties ?? DEFAULT_MAX_USER_PROPERTIES;
+    const max = this.settings.maxUserProperties;
     if (count <= max) return false;
     if (packet.qos > 0)
       this.inbound.settle(this.inbound.track(packet.packetId as number, packet.qos as 1 | 2, 1), 0x83);

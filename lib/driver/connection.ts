@@ -12,6 +12,7 @@ import type {
 import { reasonCodeName } from './codec/reason-codes.js';
 import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
 import { Keepalive, type KeepaliveClock } from './keepalive.js';
+import type { ResolvedClientOptions } from './options.js';
 import {
   answerAuth,
   authConnectProperties,
@@ -20,7 +21,7 @@ import {
   isPermanentTransportError,
   openTransport,
 } from './transport/index.js';
-import type { DisconnectedEvent, DisconnectOptions, MqttClientOptions, MqttTransportStream } from './types.js';
+import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from './types.js';
 
 /** setImmediate as loaded, so fake timers installed later by a test cannot hold our writes back. */
 const checkPhase = globalThis.setImmediate;
@@ -31,7 +32,7 @@ const CLOSE_GRACE_MS = 500;
 /** What a Connection connects with. `clientId()` is read at every CONNECT: the broker may have assigned one. */
 export interface ConnectionSettings {
   readonly url: URL;
-  readonly options: MqttClientOptions;
+  readonly options: ResolvedClientOptions;
   readonly protocolVersion: ProtocolVersion;
   clientId(): string;
   /** Keep Alive's clock (default: real time); tests inject a fake one. */
@@ -198,7 +199,7 @@ export class Connection {
     await new Promise<ConnackPacket>((resolve, reject) => {
       const timeout = setTimeout(
         () => fail(new MqttConnectError('No CONNACK within connectTimeout')),
-        this.settings.options.connectTimeout ?? 30_000,
+        this.settings.options.connectTimeout,
       );
       let connected = false;
       const onAbort = () => fail(new MqttConnectError('disconnect() was called before CONNACK'));
@@ -230,7 +231,7 @@ export class Connection {
               // Session state must be reset BEFORE the packets that follow CONNACK in the same chunk (a resumed
               // session's redeliveries) are handled, or their acknowledgements are discarded by the reset.
               // Keep Alive: the server's Server Keep Alive (MQTT 5 CONNACK) wins over ours.
-              this.keepalive.start(p.properties?.serverKeepAlive ?? this.settings.options.keepalive ?? 60);
+              this.keepalive.start(p.properties?.serverKeepAlive ?? this.settings.options.keepalive);
               this.listener.up(p);
               resolve(p);
             } else if (!this.closing) this.listener.packet(p);
@@ -264,8 +265,8 @@ export class Connection {
       type: 'connect',
       protocolVersion: this.settings.protocolVersion,
       clientId: this.settings.clientId(),
-      cleanStart: first ? (o.cleanStart ?? true) : false,
-      keepalive: o.keepalive ?? 60,
+      cleanStart: first ? o.cleanStart : false,
+      keepalive: o.keepalive,
       username: creds.username,
       password: creds.password === undefined ? undefined : Buffer.from(creds.password as string),
       will: o.will && {

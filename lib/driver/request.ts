@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { MqttDisconnectedError, MqttError, MqttPublishError, MqttTimeoutError } from './errors.js';
+import type { ResolvedClientOptions } from './options.js';
 import { validateTopicName } from './topic.js';
-import type { MqttClientOptions, MqttDriverClient, MqttMessage, RequestOptions, Subscription } from './types.js';
+import type { MqttDriverClient, MqttMessage, RequestOptions, Subscription } from './types.js';
 
 interface Pending {
   resolve: (m: MqttMessage) => void;
@@ -48,7 +49,7 @@ export class Requests {
   constructor(
     private readonly client: Pick<MqttDriverClient, 'status' | 'protocolVersion' | 'publish' | 'subscribe'>,
     private readonly prefix: string,
-    private readonly options: Pick<MqttClientOptions, 'maxPendingRequests'>,
+    private readonly options: Pick<ResolvedClientOptions, 'maxPendingRequests'>,
   ) {}
 
   onConnected(responseInformation: string | undefined): void {
@@ -60,7 +61,7 @@ export class Requests {
     validateTopicName(topic);
     if (this.client.status === 'closed') throw new MqttDisconnectedError('Client is closed: call connect() again');
     if (this.client.protocolVersion === 4) return this.requestV4(topic, payload, o);
-    const max = this.options.maxPendingRequests ?? 10_000;
+    const max = this.options.maxPendingRequests;
     if (this.pending.size >= max) {
       throw new MqttPublishError(
         `${max} requests already wait for a reply (maxPendingRequests): await some first or raise the limit`,

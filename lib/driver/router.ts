@@ -9,12 +9,13 @@ import type {
 } from './codec/packets.js';
 import { MqttDisconnectedError, MqttProtocolError, MqttSubscribeError } from './errors.js';
 import { InboundMessage } from './message.js';
+import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './options.js';
 import { printable } from './printable.js';
 import type { PacketIds } from './session/packet-ids.js';
 import { MessageSubscription } from './subscription.js';
 import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
 import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
-import type { ClientStatus, MqttClientOptions, SubscribeOptions, Subscription } from './types.js';
+import type { ClientStatus, SubscribeOptions, Subscription } from './types.js';
 
 interface Entry {
   sub: MessageSubscription;
@@ -32,7 +33,6 @@ export interface RouterHost {
   readonly protocolVersion: ProtocolVersion;
   readonly serverProperties: ConnackProperties | undefined;
   readonly status: ClientStatus;
-  readonly options: Pick<MqttClientOptions, 'unroutedBufferSize' | 'receiveMaximum' | 'receiveMaximumTolerance'>;
   /** Writes a packet when connected; false when offline. */
   send(packet: SubscribePacket | UnsubscribePacket): boolean;
   /** Reports a problem that ends no operation (the client's 'error' event). */
@@ -49,10 +49,17 @@ export class Router {
   private readonly waiters = new Map<number, Waiter>();
   private readonly unrouted: { packet: PublishPacket; settle: Settle }[] = [];
 
-  /** `ids` are the client's packet identifiers, shared with outgoing publishes (one id space per session). */
+  /**
+   * `ids` are the client's packet identifiers, shared with outgoing publishes (one id space per session); `limits`
+   * bound the messages held for no Subscription.
+   */
   constructor(
     private readonly client: RouterHost,
     private readonly ids: PacketIds,
+    private readonly limits: Pick<
+      ResolvedClientOptions,
+      'unroutedBufferSize' | 'receiveMaximum' | 'receiveMaximumTolerance'
+    >,
   ) {}
 
   private get useIds(): boolean {
@@ -220,9 +227,9 @@ export class Router {
    * malicious broker pile up 461,274 over 4 reconnects (826 MB); one more is a 0x93 protocol error.
    */
   private hold(packet: PublishPacket, track: (holders: number) => Settle): void {
-    const o = this.client.options;
+    const o = this.limits;
     if (packet.qos === 0) {
-      if (this.heldQos0 >= (o.unroutedBufferSize ?? 1000)) {
+      if (this.heldQos0 >= o.unroutedBufferSize) {
         this.client.fail(
           new MqttSubscribeError(
             `QoS 0 message on ${printable(packet.topic)} matched no subscription yet and was dropped`,
@@ -233,7 +240,7 @@ export class Router {
       }
       this.heldQos0++;
     } else {
-      const max = (o.receiveMaximum ?? 65535) + (o.receiveMaximumTolerance ?? 65535);
+      const max = (o.receiveMaximum ?? CLIENT_DEFAULTS.receiveMaximum) + o.receiveMaximumTolerance;
       if (this.unrouted.length - this.heldQos0 >= max) {
         throw new MqttProtocolError(
           `More than ${max} QoS 1/2 messages held for no subscription (receiveMaximum + receiveMaximumTolerance)`,

@@ -22,6 +22,7 @@ import {
   validateTopicFilter,
   validateTopicName,
 } from '../driver/index.js';
+import { CLIENT_DEFAULTS, resolveClientOptions } from '../driver/options.js';
 import { Requests } from '../driver/request.js';
 import { SubscriptionTable } from '../driver/subscription-table.js';
 import type { MemoryBroker, MemoryConnectOptions } from './memory-broker.js';
@@ -74,7 +75,7 @@ export class MemoryClient implements MqttDriverClient {
           : {}
         : undefined;
     // The driver's own request/response logic, on this client's public interface.
-    this.requests = new Requests(this, randomBytes(6).toString('hex'), options);
+    this.requests = new Requests(this, randomBytes(6).toString('hex'), resolveClientOptions(options));
   }
 
   get status(): ClientStatus {
@@ -209,7 +210,7 @@ export class MemoryClient implements MqttDriverClient {
   /** @internal Keeps a message for the session until a matching Subscription exists (QoS 0 bounded, like the driver). */
   hold(message: MemoryMessage): void {
     const heldQos0 = this.unrouted.filter((m) => m.qos === 0).length;
-    if (message.qos === 0 && heldQos0 >= (this.options.unroutedBufferSize ?? 1000)) {
+    if (message.qos === 0 && heldQos0 >= (this.options.unroutedBufferSize ?? CLIENT_DEFAULTS.unroutedBufferSize)) {
       message.discard();
       this.emitError(`QoS 0 message on ${message.topic} matched no subscription yet and was dropped`);
       return;

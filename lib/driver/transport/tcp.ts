@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { MqttConnectError } from '../errors.js';
+import { CLIENT_DEFAULTS } from '../options.js';
 import type { MqttClientOptions, MqttTransportStream } from '../types.js';
 import { connectErrorFrom } from './errors.js';
 
@@ -31,7 +32,7 @@ export function openTcp(url: URL, options: MqttClientOptions): Promise<MqttTrans
       socket.destroy();
       const what = secure ? 'TCP connect and TLS handshake' : 'TCP connect';
       reject(new MqttConnectError(`${what} to ${url.host} did not complete within connectTimeout`));
-    }, options.connectTimeout ?? 30_000);
+    }, options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout);
     const onError = (err: Error) => {
       clearTimeout(timeout);
       socket.destroy();

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import { MqttConnectError } from '../errors.js';
+import { CLIENT_DEFAULTS } from '../options.js';
 import type { MqttClientOptions, MqttTransportStream, WebSocketConstructor, WebSocketLike } from '../types.js';
 import { connectErrorFrom } from './errors.js';
 
@@ -162,7 +163,7 @@ export async function openWebSocket(url: URL, options: MqttClientOptions): Promi
     const timeout = setTimeout(() => {
       failure = new MqttConnectError(`WebSocket handshake with ${url.host} did not complete within connectTimeout`);
       stream.destroy();
-    }, options.connectTimeout ?? 30_000);
+    }, options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout);
     const onError = (err: Error): void => {
       failure ??= err;
     };

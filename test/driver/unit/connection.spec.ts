@@ -8,6 +8,7 @@ import { encodePacket, type Packet, PacketDecoder } from '../../../lib/driver/co
 import type { ProtocolVersion } from '../../../lib/driver/codec/packets.js';
 import { Connection, type ConnectionListener } from '../../../lib/driver/connection.js';
 import { MqttConnectError, MqttProtocolError } from '../../../lib/driver/errors.js';
+import { resolveClientOptions } from '../../../lib/driver/options.js';
 import type { MqttClientOptions, MqttTransportStream } from '../../../lib/driver/types.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -77,7 +78,12 @@ function setup(options: MqttClientOptions = {}, then: Partial<ConnectionListener
   const connection = new Connection(
     {
       url: new URL('mqtt://memory'),
-      options: { keepalive: 0, reconnect: { initialDelay: 1, maxDelay: 1, jitter: 0 }, ...options, transport },
+      options: resolveClientOptions({
+        keepalive: 0,
+        reconnect: { initialDelay: 1, maxDelay: 1, jitter: 0 },
+        ...options,
+        transport,
+      }),
       protocolVersion: version,
       clientId: () => 'cid',
       clock,

@@ -66,7 +66,7 @@ async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> 
 describe('Requests (no network)', () => {
   it('MQTT 5: subscribes once to <prefix>/responses, publishes with Response Topic and Correlation Data', async () => {
     const client = new FakeClient();
-    const requests = new Requests(client, 'pfx', {});
+    const requests = new Requests(client, 'pfx', { maxPendingRequests: 10_000 });
     const first = requests.request('svc/a', 'one', { timeout: 5000 });
     const second = requests.request('svc/b', 'two', { timeout: 5000 });
     await until(() => client.published.length === 2);
@@ -82,7 +82,7 @@ describe('Requests (no network)', () => {
 
   it("the broker's Response Information prefixes the response topic", async () => {
     const client = new FakeClient();
-    const requests = new Requests(client, 'pfx', {});
+    const requests = new Requests(client, 'pfx', { maxPendingRequests: 10_000 });
     requests.onConnected('resp/info//');
     const done = requests.request('svc', 'x', { timeout: 5000 });
     await until(() => client.published.length === 1);
@@ -106,7 +106,7 @@ describe('Requests (no network)', () => {
   it('while not connected it waits; it times out unsent, and is never sent later', async () => {
     const client = new FakeClient();
     client.status = 'reconnecting';
-    const requests = new Requests(client, 'pfx', {});
+    const requests = new Requests(client, 'pfx', { maxPendingRequests: 10_000 });
     await expect(requests.request('svc', 'x', { timeout: 20 })).rejects.toBeInstanceOf(MqttTimeoutError);
     client.status = 'connected';
     requests.onConnected(undefined);
@@ -117,7 +117,7 @@ describe('Requests (no network)', () => {
   it('a request waiting for the connection goes out when the client connects', async () => {
     const client = new FakeClient();
     client.status = 'reconnecting';
-    const requests = new Requests(client, 'pfx', {});
+    const requests = new Requests(client, 'pfx', { maxPendingRequests: 10_000 });
     const done = requests.request('svc', 'x', { timeout: 5000 });
     await new Promise((r) => setImmediate(r));
     expect(client.subscriptions).toEqual([]);
@@ -130,7 +130,7 @@ describe('Requests (no network)', () => {
 
   it('rejectAll() rejects requests sent and requests waiting for the connection', async () => {
     const client = new FakeClient();
-    const requests = new Requests(client, 'pfx', {});
+    const requests = new Requests(client, 'pfx', { maxPendingRequests: 10_000 });
     const sent = requests.request('svc', 'x', { timeout: 5000 });
     await until(() => client.published.length === 1);
     client.status = 'reconnecting';
@@ -143,12 +143,14 @@ describe('Requests (no network)', () => {
   it('a closed client rejects at once', async () => {
     const client = new FakeClient();
     client.status = 'closed';
-    await expect(new Requests(client, 'pfx', {}).request('svc', 'x', {})).rejects.toBeInstanceOf(MqttDisconnectedError);
+    await expect(
+      new Requests(client, 'pfx', { maxPendingRequests: 10_000 }).request('svc', 'x', {}),
+    ).rejects.toBeInstanceOf(MqttDisconnectedError);
   });
 
   it('MQTT 3.1.1: needs responseTopic; the first message there is the reply, then it unsubscribes', async () => {
     const client = new FakeClient(4);
-    const requests = new Requests(client, 'pfx', {});
+    const requests = new Requests(client, 'pfx', { maxPendingRequests: 10_000 });
     await expect(requests.request('svc', 'x', {})).rejects.toBeInstanceOf(MqttError);
     expect(client.published).toEqual([]);
     const done = requests.request('svc', 'x', { responseTopic: 'replies', timeout: 5000 });

@@ -11,6 +11,7 @@ import type {
   UnsubscribePacket,
 } from '../../../lib/driver/codec/packets.js';
 import { MqttDisconnectedError, MqttProtocolError, MqttSubscribeError } from '../../../lib/driver/errors.js';
+import { resolveClientOptions } from '../../../lib/driver/options.js';
 import { Router, type RouterHost } from '../../../lib/driver/router.js';
 import { PacketIds } from '../../../lib/driver/session/packet-ids.js';
 import type { ClientStatus, MqttClientOptions } from '../../../lib/driver/types.js';
@@ -20,10 +21,7 @@ class FakeHost implements RouterHost {
   serverProperties: ConnackProperties | undefined = {};
   readonly sent: (SubscribePacket | UnsubscribePacket)[] = [];
   readonly errors: Error[] = [];
-  constructor(
-    readonly protocolVersion: ProtocolVersion = 5,
-    readonly options: MqttClientOptions = {},
-  ) {}
+  constructor(readonly protocolVersion: ProtocolVersion = 5) {}
   send(packet: SubscribePacket | UnsubscribePacket): boolean {
     if (this.status !== 'connected') return false;
     this.sent.push(packet);
@@ -64,9 +62,9 @@ function tracker() {
 }
 
 function setup(version: ProtocolVersion = 5, options: MqttClientOptions = {}) {
-  const host = new FakeHost(version, options);
+  const host = new FakeHost(version);
   const ids = new PacketIds();
-  return { host, ids, router: new Router(host, ids) };
+  return { host, ids, router: new Router(host, ids, resolveClientOptions(options)) };
 }
 
 describe('Router (no network)', () => {
