@@ -46,3 +46,23 @@ export function shellInvocations(code: string): { scripts: string[]; files: stri
   }
   return { scripts, files };
 }
+
+/**
+ * What a runnable block prints, stated in the documentation: the next block of the same file when it is marked
+ * `<!-- readme-test: output -->` (a ```text block right after the example).
+ */
+export function statedOutput<B extends CodeBlock & { file: string }>(blocks: B[], block: B): B | undefined {
+  const next = blocks[blocks.indexOf(block) + 1];
+  return next && next.file === block.file && next.directives.includes('output') ? next : undefined;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether `printed` is the stated output: the same lines (trailing blank lines aside), where `…` in the stated
+ * output stands for any text within its line (a measured time, an id).
+ */
+export function matchesOutput(stated: string, printed: string): boolean {
+  const pattern = stated.trimEnd().split('…').map(escapeRegExp).join('[^\\n]*?');
+  return new RegExp(`^${pattern}$`).test(printed.trimEnd());
+}

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { format } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../sample/broker/embedded-broker.js';
-import { type CodeBlock, codeBlocks, shellInvocations } from './blocks.js';
+import { type CodeBlock, codeBlocks, matchesOutput, shellInvocations, statedOutput } from './blocks.js';
 import { documentationFiles } from './links.js';
 import { typecheckBlocks } from './typecheck.js';
 
@@ -53,6 +54,23 @@ const MIN_TS_BLOCKS: Record<string, number> = {
 };
 const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
   .scripts;
+
+const CONSOLE = ['log', 'info', 'warn', 'error'] as const;
+
+/** Runs `fn` with the console captured; resolves with what it printed, one line per call, as the console formats it. */
+async function printedBy(fn: () => Promise<unknown>): Promise<string> {
+  const lines: string[] = [];
+  const saved = CONSOLE.map((method) => console[method]);
+  for (const method of CONSOLE) console[method] = (...args: unknown[]) => void lines.push(format(...args));
+  try {
+    await fn();
+  } finally {
+    CONSOLE.forEach((method, i) => {
+      console[method] = saved[i] as (typeof console)[typeof method];
+    });
+  }
+  return lines.map((line) => `${line}\n`).join('');
+}
 
 describe('README.md and docs/*.md', () => {
   it('README.md stays at most 400 lines: long topics belong in docs/*.md with a link', () => {
@@ -126,6 +144,14 @@ describe('README.md and docs/*.md', () => {
       expect(runnable.length).toBeGreaterThan(0);
     });
 
+    it('the output check can fail: a different line, a missing or an extra line is caught; … spans one line only', () => {
+      expect(matchesOutput('6 { code: 1 }\nround trip: … ms\n', '6 { code: 1 }\nround trip: 0.4 ms\n')).toBe(true);
+      expect(matchesOutput('6 { code: 1 }', '7 { code: 1 }')).toBe(false);
+      expect(matchesOutput('a\nb', 'a')).toBe(false);
+      expect(matchesOutput('a', 'a\nb')).toBe(false);
+      expect(matchesOutput('a … c', 'a b\nb c')).toBe(false);
+    });
+
     for (const block of runnable) {
       it(`runs the block of ${block.file} at line ${block.line}`, async () => {
         const file = join(dir, `${block.file.replace(/\W/g, '-')}-line-${block.line}.ts`);
@@ -135,7 +161,17 @@ describe('README.md and docs/*.md', () => {
           // Examples written for a local broker run against the embedded one.
           .replace(/'mqtt:\/\/localhost:1883'/g, `'${broker.url}'`);
         writeFileSync(file, code);
-        await import(file);
+        const stated = statedOutput(blocks, block);
+        if (!stated)
+          throw new Error(
+            `${block.file}:${block.line}: state what it prints in a \`\`\`text block marked <!-- readme-test: output --> right after it`,
+          );
+        const printed = await printedBy(() => import(file));
+        expect({ at: `${block.file}:${stated.line}`, printed, matches: matchesOutput(stated.code, printed) }).toEqual({
+          at: `${block.file}:${stated.line}`,
+          printed,
+          matches: true,
+        });
       }, 30_000);
     }
   });
