@@ -9,6 +9,9 @@ import type { ClientStatus } from '../driver/types.js';
  */
 export class MqttAsyncError extends MqttError {}
 
+/** `listen()` refused a configuration; the message says what to change. */
+export class MqttAsyncConfigError extends MqttAsyncError {}
+
 /** Thrown into pending `send()` subscribers and unsettled `emit()`s by `ClientMqttAsync.close()`. */
 export class MqttAsyncClientClosedError extends MqttAsyncError {
   constructor(message = 'ClientMqttAsync was closed before the reply arrived; retry after connect()') {

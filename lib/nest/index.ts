@@ -28,6 +28,7 @@ export type {
   HandlerAckMode,
   MqttAsyncClientOptions,
   MqttAsyncHandlerOptions,
+  MqttAsyncRetryOptions,
   MqttAsyncServerOptions,
   MqttAsyncTransportOptions,
 } from './options.js';
@@ -56,6 +57,7 @@ export { MqttAsyncExceptionFilter } from './server/exception-filter.js';
 export { MqttAsyncPublisher, type MqttAsyncPublishTarget } from './server/publisher.js';
 export { type MqttAsyncPublisherAsyncOptions, MqttAsyncPublisherModule } from './server/publisher.module.js';
 export { MqttAsyncServerClosingError } from './server/replies.js';
+export { MqttAsyncNonRetryableError, retryableByDefault } from './server/retry.js';
 export {
   DEFAULT_SERVER_CONNECT_ATTEMPTS,
   type MessageHandledEvent,

@@ -27,6 +27,28 @@ export type HandlerAckMode = 'auto' | 'after' | 'manual';
 /** What happens to a manual-ack message still unsettled after `ackTimeout`: a WARN only, or a WARN and a nack. */
 export type AckTimeoutAction = 'warn' | 'nack';
 
+/**
+ * In-process retries of a failing `@EventPattern` handler while its message stays unacknowledged; after the last
+ * attempt the message is dead-lettered (with `deadLetterTopic`) and settled. See docs/retries.md.
+ */
+export interface MqttAsyncRetryOptions {
+  /** Tries in all, the first one included: an integer from 1 (no retry) to 100. */
+  attempts: number;
+  /** Milliseconds before the second try (default 1000). */
+  delay?: number;
+  /** `'exponential'` (default): delay, 2 × delay, 4 × delay, ... up to `maxDelay`; `'fixed'`: delay each time. */
+  backoff?: 'fixed' | 'exponential';
+  /** Longest single delay in ms (default the larger of `delay` and 30_000; at most 3_600_000). */
+  maxDelay?: number;
+  /** Waits a random time between half and all of each delay, so failed messages do not retry in step (default false). */
+  jitter?: boolean;
+  /**
+   * Whether an error is worth another try (default {@link retryableByDefault}: not for 4xx client errors,
+   * validation errors or guard refusals). `MqttAsyncNonRetryableError` is never retried, whatever this says.
+   */
+  retryable?: (err: unknown) => boolean;
+}
+
 /** Per-handler options, given as the second argument of `@MessagePattern` / `@EventPattern` (Nest `extras`). */
 export interface MqttAsyncHandlerOptions {
   /** Subscription QoS (default: the server's `qos`, else 1). */
@@ -52,6 +74,11 @@ export interface MqttAsyncHandlerOptions {
   ackTimeout?: number;
   /** After `ackTimeout`: `'warn'` (default) keeps waiting for `ctx.ack()`; `'nack'` settles it (0x80 on MQTT 5). */
   onAckTimeout?: AckTimeoutAction;
+  /**
+   * `@EventPattern` only: retry a failing handler before the message is dead-lettered and settled (default: the
+   * server's `retry`, else one attempt); `false` opts out of the server's default. See docs/retries.md.
+   */
+  retry?: MqttAsyncRetryOptions | false;
 }
 
 /** Server-wide defaults of the handler options: what a handler gets unless its own options say otherwise. */
@@ -68,6 +95,8 @@ export interface MqttAsyncHandlerDefaults {
    * service each receive every message: every `@MessagePattern` request runs N times and is answered N times.
    */
   group?: string;
+  /** Retries of every `@EventPattern` handler that sets none (default: none, one attempt). See docs/retries.md. */
+  retry?: MqttAsyncRetryOptions;
 }
 
 export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions, MqttAsyncHandlerDefaults {

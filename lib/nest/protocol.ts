@@ -20,9 +20,22 @@ export const REPLY_FINAL_PROPERTY = 'nest-mqtt-async:final';
 export const REPLY_EMPTY_PROPERTY = 'nest-mqtt-async:empty';
 /** `'1'` on every reply we publish, so a server never routes its own replies into handlers. */
 export const REPLY_MARKER_PROPERTY = 'nest-mqtt-async:reply';
-/** On dead-lettered messages: the error message, the original topic and the handler pattern. */
+/** On dead-lettered messages (docs/retries.md): the last error's message. */
 export const DEAD_LETTER_ERROR_PROPERTY = 'nest-mqtt-async:error-message';
+/** On dead-lettered messages: the topic the message was received on. */
 export const DEAD_LETTER_TOPIC_PROPERTY = 'nest-mqtt-async:original-topic';
+/** On dead-lettered messages: how many times the handler ran (`'0'`: it could not be decoded, no handler ran). */
+export const DEAD_LETTER_ATTEMPTS_PROPERTY = 'nest-mqtt-async:attempts';
+/** On dead-lettered messages: when the first and the last attempt failed (ISO 8601, UTC). */
+export const DEAD_LETTER_FIRST_FAILURE_PROPERTY = 'nest-mqtt-async:first-failure';
+export const DEAD_LETTER_LAST_FAILURE_PROPERTY = 'nest-mqtt-async:last-failure';
+/** On dead-lettered messages of a handler: its pattern (`orders/{id}`). */
+export const DEAD_LETTER_PATTERN_PROPERTY = 'nest-mqtt-async:pattern';
+/** On dead-lettered messages: the original MQTT 5 Response Topic and Correlation Data (base64), when it had them. */
+export const DEAD_LETTER_RESPONSE_TOPIC_PROPERTY = 'nest-mqtt-async:original-response-topic';
+export const DEAD_LETTER_CORRELATION_DATA_PROPERTY = 'nest-mqtt-async:original-correlation-data';
+/** On dead-lettered messages: the original Message Expiry Interval in seconds, when it had one. */
+export const DEAD_LETTER_EXPIRY_PROPERTY = 'nest-mqtt-async:original-message-expiry-interval';
 /** Value of the flags above. */
 export const FLAG = '1';
 /** Content Type of JSON payloads (MQTT 5). */

@@ -14,6 +14,7 @@ const HANDLER_OPTION_KEYS: Record<keyof MqttAsyncHandlerOptions, true> = {
   retainHandling: true,
   ackTimeout: true,
   onAckTimeout: true,
+  retry: true,
 };
 
 const KNOWN = Object.keys(HANDLER_OPTION_KEYS).sort();

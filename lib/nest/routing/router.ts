@@ -14,6 +14,7 @@ import {
   type RoutePattern,
   routeMatches,
 } from './pattern.js';
+import { checkRetry, type RetryPolicy, resolveRetry } from './retry-options.js';
 
 /** Handler options with defaults applied. */
 export interface ResolvedHandlerOptions {
@@ -26,6 +27,11 @@ export interface ResolvedHandlerOptions {
   /** Unset: the server's default. */
   ackTimeout?: number;
   onAckTimeout?: AckTimeoutAction;
+  /**
+   * This handler's retries (event handlers only; unset: one attempt). Applied per handler run, so it is not part
+   * of the subscription grouping: handlers that differ only in it share a subscription.
+   */
+  retry?: RetryPolicy;
 }
 
 /** One registered handler and where it listens. */
@@ -53,7 +59,7 @@ export const DEFAULT_HANDLER_QOS: QoS = 1;
 
 /** Checks the server-wide handler defaults; throws naming the server option. */
 export function checkHandlerDefaults(defaults: MqttAsyncHandlerDefaults): void {
-  const { qos, ack, concurrency, group } = defaults;
+  const { qos, ack, concurrency, group, retry } = defaults;
   const fail = (why: string): never => {
     throw new MqttAsyncPatternError(`Invalid ServerMqttAsync option ${why}`);
   };
@@ -67,6 +73,7 @@ export function checkHandlerDefaults(defaults: MqttAsyncHandlerDefaults): void {
   if (group !== undefined && (typeof group !== 'string' || group.length === 0 || /[/+#]/.test(group))) {
     fail(`group: '${String(group)}' must be a non-empty string without '/', '+' or '#'`);
   }
+  if (retry !== undefined) checkRetry(retry, 'Invalid ServerMqttAsync option retry');
 }
 
 /**
@@ -140,6 +147,8 @@ export class MqttAsyncRouter<H> {
   add(pattern: unknown, handler: H, isEvent: boolean, extras: MqttAsyncHandlerOptions | undefined, where: string) {
     const route = parseRoutePattern(pattern, where);
     const options = resolveHandlerOptions(extras, where, this.defaults);
+    const retry = resolveRetry(extras?.retry, this.defaults.retry, isEvent, where);
+    if (retry) options.retry = retry;
     if (route.shared !== undefined) {
       // The pattern's group wins over the server's `group`, but must agree with the handler's own `shared`.
       const own = extras?.shared;

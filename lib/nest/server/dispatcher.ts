@@ -5,7 +5,6 @@ import type { MqttDriverClient, MqttMessage, PublishProperties } from '../../dri
 import { printable } from '../../driver/printable.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import type { HandlerAckMode, MqttAsyncServerOptions } from '../options.js';
-import { DEAD_LETTER_ERROR_PROPERTY, DEAD_LETTER_TOPIC_PROPERTY } from '../protocol.js';
 import { extractParams } from '../routing/pattern.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
 import {
@@ -21,9 +20,14 @@ import {
 } from '../serialization/index.js';
 import { encodeReplyFlags, isOwnReply, type ReplyPacket } from '../serialization/reply.js';
 import type { AckTicket } from './ack-sequencer.js';
+import { type DeadLetterCause, deadLetterOf } from './dead-letter.js';
+import { describe } from './describe.js';
 import { nestReplyTopic } from './nest-wire.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 import { ReplyPolicy } from './reply-policy.js';
+import { type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';
+
+export { describe };
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -34,6 +38,10 @@ interface DispatchOutcome {
   invoked: boolean;
   /** Its payload could not be decoded (no handler was called). */
   undecodable: boolean;
+  /** `close()` ended a retry delay: left unacknowledged, for the broker to redeliver. */
+  abandoned?: boolean;
+  /** The concurrency slot the message holds (given back during retry delays). */
+  slot: MessageSlot | undefined;
 }
 
 /** MQTT 5 PUBACK/PUBREC reason code "Payload format invalid". */
@@ -51,7 +59,7 @@ const UNSPECIFIED_ERROR = 0x80;
  * a nack is a plain PUBACK there, which the broker treats as delivered.
  */
 function settleAfterHandlers(mode: HandlerAckMode, ticket: AckTicket, outcome: DispatchOutcome): void {
-  if (mode === 'auto' || ticket.settled) return;
+  if (mode === 'auto' || ticket.settled || outcome.abandoned) return;
   const failed = outcome.errors.length > 0;
   if (mode === 'manual' && outcome.invoked && !failed) return;
   if (!failed) void ticket.ack();
@@ -97,8 +105,13 @@ export class MessageDispatcher {
   }
 
   /** Returns the first handler error, if any (for the `message:handled` event). */
-  async dispatch(group: SubscriptionGroup<MessageHandler>, message: MqttMessage, ticket: AckTicket) {
-    const outcome: DispatchOutcome = { errors: [], invoked: false, undecodable: false };
+  async dispatch(
+    group: SubscriptionGroup<MessageHandler>,
+    message: MqttMessage,
+    ticket: AckTicket,
+    slot?: MessageSlot,
+  ) {
+    const outcome: DispatchOutcome = { errors: [], invoked: false, undecodable: false, slot };
     const ackMode = group.options.ack;
     if (ackMode === 'auto') void ticket.ack();
     try {
@@ -110,6 +123,9 @@ export class MessageDispatcher {
       this.host.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(err)}`);
     }
     settleAfterHandlers(ackMode, ticket, outcome);
+    // The handlers are done: the slot is free while the ack waits its turn (acks leave in receive order). Held
+    // until the ack left, messages behind a retrying one would take every slot and its retry could never run.
+    slot?.release();
     if (ticket.settled) await ticket.sent;
     return outcome.errors[0];
   }
@@ -168,11 +184,15 @@ export class MessageDispatcher {
     const errors = outcome.errors;
     const data = decoded.data;
     if (events.length === 0) return this.runRpc(rpc!, message, data, ticket, reply, errors);
-    if (!rpc && events.length === 1) return this.runEvent(events[0]!, message, data, ticket, errors);
+    if (!rpc && events.length === 1) return this.runEvent(events[0]!, message, data, ticket, outcome);
     const runs: Promise<void>[] = [];
     if (rpc) runs.push(this.runRpc(rpc, message, data, ticket, reply, errors));
-    for (const entry of events) runs.push(this.runEvent(entry, message, data, ticket, errors));
-    return Promise.all(runs);
+    for (const entry of events) runs.push(this.runEvent(entry, message, data, ticket, outcome));
+    const slot = outcome.slot;
+    if (!slot) return Promise.all(runs);
+    // Several runs share the message's slot: it is given back during a retry delay only when no run is working.
+    slot.runs = runs.length;
+    return Promise.all(runs.map((run) => run.finally(() => slot.runEnded())));
   }
 
   private context(entry: Entry, message: MqttMessage, ticket: AckTicket): MqttAsyncContext {
@@ -230,22 +250,71 @@ export class MessageDispatcher {
     );
   }
 
-  private async runEvent(entry: Entry, message: MqttMessage, data: unknown, ticket: AckTicket, errors: unknown[]) {
-    const ctx = this.context(entry, message, ticket);
-    try {
-      const result = await entry.handler(data, ctx);
-      if (isObservable(result) && (await settleObservable(result, this.host.closing)) === 'closed') {
-        this.host.logger.warn?.(
-          `@EventPattern('${entry.route.pattern}') on '${printable(message.topic)}': its Observable was unsubscribed by close()`,
-        );
+  private async runEvent(
+    entry: Entry,
+    message: MqttMessage,
+    data: unknown,
+    ticket: AckTicket,
+    outcome: DispatchOutcome,
+  ) {
+    const policy = entry.options.retry;
+    if (!policy) {
+      try {
+        await this.attemptEvent(entry, message, data, ticket);
+      } catch (error) {
+        const now = Date.now();
+        await this.eventFailed(entry, message, outcome, { error, attempts: 1, firstFailure: now, lastFailure: now });
       }
-    } catch (err) {
-      errors.push(err);
-      this.host.logger.error(
-        `@EventPattern('${entry.route.pattern}') failed on '${printable(message.topic)}': ${describe(err)}`,
-      );
-      await this.deadLetter(message, err);
+      return;
     }
+    const where = () => `@EventPattern('${entry.route.pattern}') on '${printable(message.topic)}'`;
+    const result = await runWithRetries(
+      policy,
+      async (n) => this.attemptEvent(entry, message, n === 1 ? data : await this.decodeAgain(message), ticket),
+      {
+        slot: outcome.slot,
+        closing: this.host.closing,
+        settled: () => entry.group.options.ack === 'manual' && ticket.settled,
+        retrying: (err, n, delay) =>
+          this.host.logger.warn?.(
+            `${where()} failed (attempt ${n} of ${policy.attempts}): ${describe(err)}; retrying in ${delay} ms`,
+          ),
+      },
+    );
+    if (result === 'closed') {
+      outcome.abandoned = true;
+      this.host.logger.warn?.(
+        `${where()}: close() stopped its retries; left unacknowledged for the broker to redeliver`,
+      );
+    } else if (result) {
+      await this.eventFailed(entry, message, outcome, result);
+    }
+  }
+
+  /** One run of an event handler's pipeline (guards, interceptors, pipes, handler, filters). */
+  private async attemptEvent(entry: Entry, message: MqttMessage, data: unknown, ticket: AckTicket): Promise<void> {
+    const result = await entry.handler(data, this.context(entry, message, ticket));
+    if (isObservable(result) && (await settleObservable(result, this.host.closing)) === 'closed') {
+      this.host.logger.warn?.(
+        `@EventPattern('${entry.route.pattern}') on '${printable(message.topic)}': its Observable was unsubscribed by close()`,
+      );
+    }
+  }
+
+  /** A retry gets freshly decoded data: a failed try may have changed the objects it was given. */
+  private async decodeAgain(message: MqttMessage): Promise<unknown> {
+    return (await decodeRequest(message, this.codec(this.nestWire(this.host.client())))).data;
+  }
+
+  /** The handler failed for good: logged at ERROR, dead-lettered (with `deadLetterTopic`), settled by dispatch. */
+  private async eventFailed(entry: Entry, message: MqttMessage, outcome: DispatchOutcome, failure: HandlerFailure) {
+    const { error, attempts } = failure;
+    outcome.errors.push(error);
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : failure.final ? ' (not retryable)' : '';
+    this.host.logger.error(
+      `@EventPattern('${entry.route.pattern}') failed on '${printable(message.topic)}'${tries}: ${describe(error)}`,
+    );
+    await this.deadLetter(message, { ...failure, error: describe(error), pattern: entry.route.pattern });
   }
 
   private async rejectUndecodable(
@@ -272,23 +341,19 @@ export class MessageDispatcher {
       };
       await this.publishReply(reply, message, { kind: 'error', err: { status: 'error', message: describe(err) } });
     }
-    if (events.length > 0 || !rpc || responseTopic === undefined) await this.deadLetter(message, err);
+    if (events.length > 0 || !rpc || responseTopic === undefined) {
+      const now = Date.now();
+      await this.deadLetter(message, { error: describe(err), attempts: 0, firstFailure: now, lastFailure: now });
+    }
   }
 
-  private async deadLetter(message: MqttMessage, err: unknown) {
+  private async deadLetter(message: MqttMessage, cause: DeadLetterCause) {
     const topic = this.host.options.deadLetterTopic;
     if (!topic) return;
     const client = this.host.client();
-    const properties: PublishProperties = {};
-    if (client.protocolVersion === 5) {
-      properties.userProperties = [
-        [DEAD_LETTER_ERROR_PROPERTY, describe(err)],
-        [DEAD_LETTER_TOPIC_PROPERTY, message.topic],
-      ];
-      if (message.properties.contentType) properties.contentType = message.properties.contentType;
-    }
+    const { payload, properties } = deadLetterOf(message, cause, client.protocolVersion === 5);
     try {
-      await client.publish(topic, message.payload, { qos: message.qos, properties });
+      await client.publish(topic, payload, { qos: message.qos, properties });
     } catch (e) {
       this.host.logger.error(`Dead-lettering '${printable(message.topic)}' to '${topic}' failed: ${describe(e)}`);
     }
@@ -329,16 +394,5 @@ export class MessageDispatcher {
     if (reply.correlationData !== undefined) properties.correlationData = reply.correlationData;
     if (encoded.contentType !== undefined) properties.contentType = encoded.contentType;
     return client.publish(reply.topic, encoded.payload, { qos: request.qos, properties });
-  }
-}
-
-/** A short human description of any thrown value. */
-export function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
-  try {
-    return JSON.stringify(err);
-  } catch {
-    return String(err);
   }
 }

@@ -1,3 +1,12 @@
+import {
+  DEAD_LETTER_ATTEMPTS_PROPERTY,
+  DEAD_LETTER_ERROR_PROPERTY,
+  DEAD_LETTER_FIRST_FAILURE_PROPERTY,
+  DEAD_LETTER_LAST_FAILURE_PROPERTY,
+  DEAD_LETTER_PATTERN_PROPERTY,
+  DEAD_LETTER_TOPIC_PROPERTY,
+} from '../protocol.js';
+
 /** The built-in Nest MQTT wire format (`ClientMqtt` / `ServerMqtt`), recognised only in its exact shape. */
 
 /** `{ pattern, data, id? }` as sent by Nest's `ClientMqtt` (`id` present for `send()`, absent for `emit()`). */
@@ -13,7 +22,17 @@ export interface NestWireRequest {
  */
 export const ENVELOPE_TRACE_KEYS: readonly string[] = ['traceparent', 'tracestate', 'baggage'];
 
-const REQUEST_KEYS = new Set(['pattern', 'data', 'id', ...ENVELOPE_TRACE_KEYS]);
+/** Keys a dead letter's 3.1.1 envelope gets (dead-letter.ts); a consumer of dead letters decodes it as usual. */
+const DEAD_LETTER_KEYS = [
+  DEAD_LETTER_ERROR_PROPERTY,
+  DEAD_LETTER_TOPIC_PROPERTY,
+  DEAD_LETTER_ATTEMPTS_PROPERTY,
+  DEAD_LETTER_FIRST_FAILURE_PROPERTY,
+  DEAD_LETTER_LAST_FAILURE_PROPERTY,
+  DEAD_LETTER_PATTERN_PROPERTY,
+];
+
+const REQUEST_KEYS = new Set(['pattern', 'data', 'id', ...ENVELOPE_TRACE_KEYS, ...DEAD_LETTER_KEYS]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);

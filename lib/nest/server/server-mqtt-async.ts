@@ -27,6 +27,7 @@ import { ackWatch } from './ack-watch.js';
 import { checkDeadLetterTopic } from './dead-letter.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
+import { MessageSlot } from './retry.js';
 import { Semaphore } from './semaphore.js';
 import { type MqttAsyncServerEvents, ServerListeners } from './server-listeners.js';
 import { ServerPublisher } from './server-publisher.js';
@@ -138,8 +139,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private async start(): Promise<void> {
     this.closing = undefined;
     this.closeSignal = new AbortController();
-    const { qos, ack, concurrency, group } = this.options;
-    this.router = new MqttAsyncRouter<MessageHandler>({ qos, ack, concurrency, group });
+    const { qos, ack, concurrency, group, retry } = this.options;
+    this.router = new MqttAsyncRouter<MessageHandler>({ qos, ack, concurrency, group, retry });
     for (const [pattern, handler] of this.getHandlers()) {
       const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
       this.router.add(pattern, handler, handler.isEventHandler === true, handler.extras, `${kind}('${pattern}')`);
@@ -217,6 +218,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       ack: _ack,
       concurrency: _concurrency,
       group: _group,
+      retry: _retry,
       telemetry: _t,
       ...rest
     } = this.options as MqttAsyncServerOptions & Record<string, unknown>;
@@ -267,13 +269,13 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       ackWatch(group.options, this.options, this.logger),
     );
     try {
+      // The message first, then a slot: a loop that held a slot while waiting for a message would take the one a
+      // retrying handler gave back during its delay (retry.ts), and that handler would wait for the next message.
       for (;;) {
-        if (!slots.tryAcquire() && (await stop.race(slots.acquire())) === 'stop') return;
         const next = await stop.race(iterator.next());
-        if (next === 'stop' || next.done) {
-          slots.release();
-          return;
-        }
+        if (next === 'stop' || next.done) return;
+        // Stopped while waiting for a slot: the message stays unacknowledged, for the broker to redeliver.
+        if (!slots.tryAcquire() && (await stop.race(slots.acquire())) === 'stop') return;
         this.handle(group, next.value, sequencer.enqueue(next.value), slots);
       }
     } finally {
@@ -282,13 +284,14 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   }
 
   private handle(group: SubscriptionGroup<MessageHandler>, message: MqttMessage, ticket: AckTicket, slots: Semaphore) {
+    const slot = new MessageSlot(slots);
     const finish = (error?: unknown, failed = false) => {
-      slots.release();
+      slot.release();
       this.running.delete(work);
       if (failed) this.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(error)}`);
       else if (this.listeners.wantsHandled) this.listeners.emitHandled(message, error);
     };
-    const dispatch = () => this.dispatcher.dispatch(group, message, ticket);
+    const dispatch = () => this.dispatcher.dispatch(group, message, ticket, slot);
     const telemetry = this.telemetry;
     const running = telemetry?.active
       ? dispatchTraced(telemetry, this.router, this.unwrap(), group, message, dispatch)
