@@ -93,6 +93,31 @@ export class MqttSubscribeError extends MqttError {
   }
 }
 
+/**
+ * A received message was dropped instead of delivered, reported on the client's `error` event (there is no caller
+ * to reject): a QoS 0 message found its subscription's buffer full or matched no subscription beyond
+ * `unroutedBufferSize`, or messages held for no subscription became void because the broker did not resume the
+ * session. Consume faster, raise `bufferSize` / `unroutedBufferSize`, or use QoS 1 so the broker keeps them.
+ */
+export class MqttMessageDroppedError extends MqttError {
+  /** How many messages this report covers. */
+  readonly count: number;
+  constructor(message: string, count = 1) {
+    super(message);
+    this.count = count;
+  }
+}
+
+/**
+ * `request()` refused locally: `maxPendingRequests` requests already wait for a reply (reason code 0x97, Quota
+ * exceeded; nothing was sent). Await some of them first, or raise `maxPendingRequests`.
+ */
+export class MqttTooManyRequestsError extends MqttError {
+  constructor(message: string) {
+    super(withCode(message, 0x97), { reasonCode: 0x97 });
+  }
+}
+
 /** The broker refused a publish (PUBACK/PUBREC with a code >= 0x80) or it was rejected locally before sending. */
 export class MqttPublishError extends MqttError {
   constructor(message: string, options?: { reasonCode?: number; cause?: unknown }) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MqttDisconnectedError, MqttError, MqttPublishError, MqttTimeoutError } from './errors.js';
+import { MqttDisconnectedError, MqttError, MqttTimeoutError, MqttTooManyRequestsError } from './errors.js';
 import type { ResolvedClientOptions } from './options.js';
 import { validateTopicName } from './topic.js';
 import type { MqttDriverClient, MqttMessage, RequestOptions, Subscription } from './types.js';
@@ -63,9 +63,8 @@ export class Requests {
     if (this.client.protocolVersion === 4) return this.requestV4(topic, payload, o);
     const max = this.options.maxPendingRequests;
     if (this.pending.size >= max) {
-      throw new MqttPublishError(
+      throw new MqttTooManyRequestsError(
         `${max} requests already wait for a reply (maxPendingRequests): await some first or raise the limit`,
-        { reasonCode: 0x97 },
       );
     }
     const timeout = o.timeout ?? 30_000;

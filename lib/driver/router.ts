@@ -7,7 +7,7 @@ import type {
   UnsubackPacket,
   UnsubscribePacket,
 } from './codec/packets.js';
-import { MqttDisconnectedError, MqttProtocolError, MqttSubscribeError } from './errors.js';
+import { MqttDisconnectedError, MqttMessageDroppedError, MqttProtocolError, MqttSubscribeError } from './errors.js';
 import { InboundMessage } from './message.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './options.js';
 import { printable } from './printable.js';
@@ -231,9 +231,8 @@ export class Router {
     if (packet.qos === 0) {
       if (this.heldQos0 >= o.unroutedBufferSize) {
         this.client.fail(
-          new MqttSubscribeError(
+          new MqttMessageDroppedError(
             `QoS 0 message on ${printable(packet.topic)} matched no subscription yet and was dropped`,
-            [],
           ),
         );
         return;
@@ -260,9 +259,9 @@ export class Router {
     this.unrouted.length = 0;
     this.heldQos0 = 0;
     this.client.fail(
-      new MqttSubscribeError(
+      new MqttMessageDroppedError(
         `${n} message(s) held for no subscription dropped: the broker did not resume the session`,
-        [],
+        n,
       ),
     );
   }
@@ -273,7 +272,7 @@ export class Router {
       settle?.(0);
       if (packet.qos === 0)
         this.client.fail(
-          new MqttSubscribeError(`Subscription buffer full: QoS 0 message on ${printable(packet.topic)} dropped`, []),
+          new MqttMessageDroppedError(`Subscription buffer full: QoS 0 message on ${printable(packet.topic)} dropped`),
         );
     }
   }

@@ -8,6 +8,7 @@ import {
   MqttDisconnectedError,
   type MqttDriverClient,
   type MqttMessage,
+  MqttMessageDroppedError,
   MqttProtocolError,
   MqttSubscribeError,
   type PingOptions,
@@ -97,9 +98,9 @@ export class MemoryClient implements MqttDriverClient {
     this.events.emit(event, ...args);
   }
 
-  /** @internal Reports a non-fatal problem, as the driver's `error` event does. */
+  /** @internal Reports a dropped message, as the driver's `error` event does. */
   emitError(message: string): void {
-    this.emit('error', new MqttSubscribeError(message, []));
+    this.emit('error', new MqttMessageDroppedError(message));
   }
 
   async publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<PublishResult> {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { encodePacket } from '../../lib/driver/codec/index.js';
 import type { PublishPacket } from '../../lib/driver/codec/packets.js';
-import { type ClientStatus, MqttSubscribeError } from '../../lib/driver/index.js';
+import { type ClientStatus, MqttMessageDroppedError } from '../../lib/driver/index.js';
 import { useFakeBroker } from '../support/fake-broker.js';
 import { take } from '../support/messages.js';
 import { connectClient, heapAfterGc, VERSIONS } from './harness.js';
@@ -38,7 +38,7 @@ for (const v of VERSIONS) {
       w.client.on('status', (s) => statuses.push(s));
       let dropped = 0;
       w.client.on('error', (e) => {
-        if (e instanceof MqttSubscribeError) dropped++;
+        if (e instanceof MqttMessageDroppedError) dropped++;
       });
       const sub = await w.client.subscribe('slow/#', { qos: 1, bufferSize });
       const heapBefore = await heapAfterGc();
@@ -64,7 +64,7 @@ for (const v of VERSIONS) {
       expect(w.client.status).toBe('connected');
       expect(w.disconnects).toEqual([]);
       expect(w.conn.isClosed).toBe(false);
-      expect(w.errors.filter((e) => !(e instanceof MqttSubscribeError))).toEqual([]);
+      expect(w.errors.filter((e) => !(e instanceof MqttMessageDroppedError))).toEqual([]);
       expect(w.conn.received.filter((p) => p.type === 'disconnect')).toEqual([]);
       // Keepalive stayed active the whole time: a PINGREQ every half period at least.
       expect(pingsDuringFlood).toBeGreaterThanOrEqual(5);

@@ -9,8 +9,8 @@ import {
   connect,
   type MqttClient,
   MqttDisconnectedError,
-  MqttPublishError,
   MqttTimeoutError,
+  MqttTooManyRequestsError,
 } from '../../../lib/driver/index.js';
 import { connectClient } from '../../hostile/harness.js';
 import { type FakeConnection, useFakeBroker } from '../../support/fake-broker.js';
@@ -123,14 +123,14 @@ describe('maxPendingRequests', () => {
       2000,
       'the third request',
     );
-    expect(error).toBeInstanceOf(MqttPublishError);
-    expect((error as MqttPublishError).reasonCode).toBe(0x97);
+    expect(error).toBeInstanceOf(MqttTooManyRequestsError);
+    expect((error as MqttTooManyRequestsError).reasonCode).toBe(0x97);
     expect((error as Error).message).toMatch(/maxPendingRequests/);
     w.conn.autoRespond();
     const [reqA, reqB] = [await nextRequest(w.conn), await nextRequest(w.conn)];
     expect([reqA.payload.toString(), reqB.payload.toString()]).toEqual(['a', 'b']);
     // Still full until one settles; a reply frees its slot.
-    await expect(w.client.request('svc/a', 'd')).rejects.toBeInstanceOf(MqttPublishError);
+    await expect(w.client.request('svc/a', 'd')).rejects.toBeInstanceOf(MqttTooManyRequestsError);
     answer(w.conn, reqA, 'ra');
     await settlesWithin(a, 5000, 'request a');
     const d = w.client.request('svc/a', 'd', { timeout: 200 });

@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { ProtocolVersion, PublishPacket } from '../../../lib/driver/codec/packets.js';
-import { MqttDisconnectedError, MqttError, MqttPublishError, MqttTimeoutError } from '../../../lib/driver/errors.js';
+import {
+  MqttDisconnectedError,
+  MqttError,
+  MqttTimeoutError,
+  MqttTooManyRequestsError,
+} from '../../../lib/driver/errors.js';
 import { InboundMessage } from '../../../lib/driver/message.js';
 import { Requests } from '../../../lib/driver/request.js';
 import { MessageSubscription } from '../../../lib/driver/subscription.js';
@@ -96,7 +101,7 @@ describe('Requests (no network)', () => {
     const requests = new Requests(client, 'pfx', { maxPendingRequests: 1 });
     const first = requests.request('svc', 'x', { timeout: 5000 });
     await expect(requests.request('svc', 'y', {})).rejects.toMatchObject({
-      constructor: MqttPublishError,
+      constructor: MqttTooManyRequestsError,
       reasonCode: 0x97,
     });
     requests.rejectAll('done');

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { DisconnectPacket, PublishPacket } from '../../../lib/driver/codec/packets.js';
-import { connect, type MqttClient, MqttProtocolError, MqttSubscribeError } from '../../../lib/driver/index.js';
+import { connect, type MqttClient, MqttMessageDroppedError, MqttProtocolError } from '../../../lib/driver/index.js';
 import { useFakeBroker } from '../../support/fake-broker.js';
 import { settlesWithin, take, until } from '../../support/messages.js';
 
@@ -80,7 +80,7 @@ describe('attack: held unrouted messages across reconnects', () => {
     // Sentinel: a SUBACK for a later subscribe proves the held messages were read by the client.
     const probe = await client.subscribe('probe/#', { qos: 1 });
     const next = await reconnect(conn, false);
-    await until(() => errors.some((e) => e instanceof MqttSubscribeError), 5000, 'the drop report');
+    await until(() => errors.some((e) => e instanceof MqttMessageDroppedError), 5000, 'the drop report');
     expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/^8 message\(s\) held .* dropped/));
     const sub = await client.subscribe('held/#', { qos: 1 });
     next.send(publish(100, 'held/fresh'));
