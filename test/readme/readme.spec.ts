@@ -39,8 +39,9 @@ const shellBlocks = blocks.filter((b) => b.lang === 'bash' || b.lang === 'sh' ||
  * them, fails here): the README's and those of the pages that had their own compile test before the move.
  */
 const MIN_TS_BLOCKS: Record<string, number> = {
-  'README.md': 6,
+  'README.md': 5,
   'docs/rpc.md': 2,
+  'docs/failure-behaviour.md': 1,
   'docs/security.md': 6,
   'docs/hardening.md': 1,
   'docs/driver.md': 3,
