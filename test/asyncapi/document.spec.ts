@@ -249,6 +249,49 @@ describe('createAsyncApiDocument with $share patterns and server-wide defaults',
   });
 });
 
+describe('createAsyncApiDocument and retries (issue 17)', () => {
+  @Controller()
+  class RetryingController {
+    @EventPattern<string>('orders/{id}', { retry: { attempts: 5, delay: 200 } })
+    order(@Payload() _o: unknown) {}
+
+    @EventPattern<string>('audit/{id}')
+    audit(@Payload() _a: unknown) {}
+
+    @EventPattern<string>('metrics/{id}', { retry: false })
+    metrics(@Payload() _m: unknown) {}
+
+    @MessagePattern('quote')
+    quote() {}
+  }
+
+  it('documents the retry policy of event handlers (own, or the server default) as x-mqtt-retry', async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [RetryingController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    const strategy = new ServerMqttAsync({ url: 'mqtt://broker.local:1884', retry: { attempts: 3, backoff: 'fixed' } });
+    app.connectMicroservice({ strategy });
+    try {
+      const doc = await createAsyncApiDocument(app);
+      const ops = Object.values(doc.operations) as unknown as Array<Record<string, unknown>>;
+      const byTitle = (t: string) => ops.find((o) => o.title === t)!;
+      expect(byTitle('RetryingController.order')['x-mqtt-retry']).toEqual({
+        attempts: 5,
+        delay: 200,
+        backoff: 'exponential',
+        maxDelay: 30_000,
+        jitter: false,
+      });
+      expect(byTitle('RetryingController.order').description).toContain('tried up to 5 times');
+      expect(byTitle('RetryingController.audit')['x-mqtt-retry']).toMatchObject({ attempts: 3, backoff: 'fixed' });
+      expect(byTitle('RetryingController.metrics')['x-mqtt-retry']).toBeUndefined();
+      expect(byTitle('RetryingController.quote')['x-mqtt-retry']).toBeUndefined();
+      expect(asyncApi3Validator()(doc)).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('createAsyncApiDocument servers', () => {
   it("defaults to the app's own ServerMqttAsync strategies", async () => {
     const moduleRef = await Test.createTestingModule({ controllers: [EdgeCasesController] }).compile();

@@ -1,5 +1,6 @@
 import type { MqttAsyncHandlerDefaults } from '../options.js';
 import { parseRoutePattern } from '../routing/pattern.js';
+import { type RetryPolicy, resolveRetry } from '../routing/retry-options.js';
 import { type ResolvedHandlerOptions, resolveHandlerOptions, sharedFilter } from '../routing/router.js';
 import type { AsyncApiPayload, AsyncApiPublisher, JsonSchema } from './decorators.js';
 import type { ScannedHandler } from './scan.js';
@@ -33,6 +34,8 @@ export class DocumentBuilder {
       rpcRequest: isRpc,
     });
     const o = resolveHandlerOptions(handler.options, where, this.defaults);
+    const retry = resolveRetry(handler.options.retry, this.defaults.retry, !isRpc, where);
+    if (retry) o.retry = retry;
     if (route.shared !== undefined) o.shared = route.shared;
     const filter = o.shared === undefined ? route.filter : sharedFilter(o.shared, route.filter);
     const operation: AsyncApiOperationObject = {
@@ -48,6 +51,7 @@ export class DocumentBuilder {
       'x-mqtt-concurrency': o.concurrency ?? 1,
     };
     if (o.shared) operation['x-mqtt-shared-group'] = o.shared;
+    if (retry) operation['x-mqtt-retry'] = retryExtension(retry);
     const id = this.uniqueOperationId(`${handler.controller}_${handler.method}`);
     if (isRpc) this.addReply(operation, id, channelId, handler.operation.reply);
     this.doc.operations[id] = operation;
@@ -179,5 +183,16 @@ function describeHandler(handler: ScannedHandler, filter: string, o: ResolvedHan
   lines.push(`Subscription: \`${filter}\` at QoS ${o.qos ?? 1}.`);
   if (o.shared) lines.push(`Shared subscription group \`${o.shared}\`: each message goes to one member of the group.`);
   lines.push(`Acknowledgement: ${o.ack ?? 'auto'}; concurrency: ${o.concurrency ?? 1}.`);
+  if (o.retry) {
+    lines.push(
+      `A failing handler is tried up to ${o.retry.attempts} times (${o.retry.backoff} backoff from ${o.retry.delay} ms), then the message is dead-lettered.`,
+    );
+  }
   return lines.filter(Boolean).join('\n\n');
+}
+
+/** `x-mqtt-retry` of an operation: the retry policy without its predicate. */
+function retryExtension(retry: RetryPolicy): Record<string, unknown> {
+  const { attempts, delay, backoff, maxDelay, jitter } = retry;
+  return { attempts, delay, backoff, maxDelay, jitter };
 }

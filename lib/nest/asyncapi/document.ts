@@ -86,12 +86,12 @@ function brokerKey(info: AsyncApiServerInfo): string {
   return `${server.protocol}://${server.host}${server.pathname ?? ''}`;
 }
 
-/** The server-wide handler defaults (`qos`, `ack`, `concurrency`, `group`) of the app's first `ServerMqttAsync`. */
+/** The server-wide handler defaults (`qos`, `ack`, `concurrency`, `group`, `retry`) of the app's first `ServerMqttAsync`. */
 function handlerDefaults(app: INestApplicationContext): MqttAsyncHandlerDefaults {
   const first = Object.values(discoverStrategies(app))[0] as MqttAsyncHandlerDefaults | undefined;
   if (!first) return {};
-  const { qos, ack, concurrency, group } = first;
-  return { qos, ack, concurrency, group };
+  const { qos, ack, concurrency, group, retry } = first;
+  return { qos, ack, concurrency, group, retry };
 }
 
 /** The `ServerMqttAsync` strategies of the app: itself (a microservice) or those of `connectMicroservice()`. */
