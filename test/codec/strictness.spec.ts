@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { encodePacket, PacketDecoder, type ProtocolVersion } from '../../lib/driver/codec/index.js';
-import { MqttProtocolError } from '../../lib/driver/errors.js';
+import { MqttError, MqttProtocolError } from '../../lib/driver/errors.js';
 
 const MALFORMED = 0x81;
 const PROTOCOL = 0x82;
@@ -147,8 +147,10 @@ describe('PacketDecoder strictness', () => {
     );
   });
   it('rejects a nonsensical maximumPacketSize option instead of disabling the limit', () => {
-    expect(() => new PacketDecoder({ protocolVersion: 5, maximumPacketSize: Number.NaN })).toThrow(RangeError);
-    expect(() => new PacketDecoder({ protocolVersion: 5, maximumPacketSize: 0 })).toThrow(RangeError);
+    expect(() => new PacketDecoder({ protocolVersion: 5, maximumPacketSize: Number.NaN })).toThrow(MqttError);
+    expect(() => new PacketDecoder({ protocolVersion: 5, maximumPacketSize: 0 })).toThrow(
+      /maximumPacketSize must be an integer >= 2/,
+    );
   });
   it('a packet split across chunks decodes once the body completes, within the limit', () => {
     const d = new PacketDecoder({ protocolVersion: 4, maximumPacketSize: 9 });

@@ -1,4 +1,4 @@
-import { MqttProtocolError } from '../errors.js';
+import { MqttError, MqttProtocolError } from '../errors.js';
 import { decodeBody, REQUIRED_FLAGS } from './decode-packets.js';
 import type { Packet, ProtocolVersion } from './packets.js';
 import { ReasonCode } from './reason-codes.js';
@@ -52,7 +52,7 @@ export class PacketDecoder {
     }
     const max = opts.maximumPacketSize;
     if (max !== undefined && !(Number.isInteger(max) && max >= 2)) {
-      throw new RangeError(`maximumPacketSize must be an integer >= 2 (bytes), got ${String(max)}`);
+      throw new MqttError(`maximumPacketSize must be an integer >= 2 (bytes), got ${String(max)}`);
     }
     this.version = opts.protocolVersion;
     this.maximumPacketSize = Math.min(opts.maximumPacketSize ?? MAX_PACKET, MAX_PACKET);

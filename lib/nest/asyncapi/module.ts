@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type INestApplication, Logger } from '@nestjs/common';
+import { MqttAsyncConfigError } from '../errors.js';
 import { renderAsyncApiPage } from './html.js';
 import type { AsyncApiDocument } from './types.js';
 
@@ -112,6 +113,9 @@ function renderMissingPage(base: string, reason: string): string {
 /** Reads a file of an installed package. */
 async function readAsset(specifier: string): Promise<string> {
   const file = resolvePeerFile(specifier);
-  if (!file) throw new Error(`AsyncAPI page: cannot find ${specifier}; run npm install @asyncapi/react-component`);
+  if (!file)
+    throw new MqttAsyncConfigError(
+      `AsyncAPI page: cannot find ${specifier}; run npm install @asyncapi/react-component`,
+    );
   return readFile(file, 'utf8');
 }

@@ -1,3 +1,4 @@
+import { MqttAsyncConfigError } from '../errors.js';
 import type { AsyncApiPayload, JsonSchema } from './decorators.js';
 
 const REF_PREFIX = '#/components/schemas/';
@@ -58,7 +59,7 @@ export class SchemaCollector {
     const name = type.name;
     if (name === 'Observable') return {};
     if (!this.classSchemas) {
-      throw new Error(
+      throw new MqttAsyncConfigError(
         `AsyncAPI: '${name}' is a class payload; install class-validator-jsonschema (npm install class-validator-jsonschema) to describe it`,
       );
     }

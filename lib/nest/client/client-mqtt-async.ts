@@ -7,6 +7,7 @@ import {
   type ClientStatus,
   connect as driverConnect,
   type MqttClientOptions,
+  MqttDisconnectedError,
   type MqttDriverClient,
   type PublishProperties,
   type QoS,
@@ -14,7 +15,7 @@ import {
 } from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { redactUrl } from '../../driver/transport/url.js';
-import { connectFailure, MqttAsyncClientClosedError } from '../errors.js';
+import { connectFailure, MqttAsyncClientClosedError, MqttAsyncNotConnectedError } from '../errors.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncClientOptions } from '../options.js';
 import { gaveUp, resolveReconnect } from '../reconnect.js';
@@ -221,7 +222,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       this._status$.next(status);
       if (client === this.wired && gaveUp(status, connected, this.wired === undefined)) {
         // Loud, never quiet: reconnecting gave up (a reconnect.maxAttempts that ran out, a permanent refusal).
-        this.closeCause = lastError ?? new Error('the connection closed');
+        this.closeCause = lastError ?? new MqttDisconnectedError('the connection closed');
         this.log.error(
           `ClientMqttAsync stopped: the connection to ${redactUrl(this.options.url)} is closed for good ` +
             `(${this.closeCause.message}); leave reconnect.maxAttempts unset to reconnect forever`,
@@ -275,7 +276,12 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
 
   /** The driver client (after `connect()`). */
   unwrap<T = MqttDriverClient>(): T {
-    if (!this.client) throw new Error('ClientMqttAsync is not connected yet: call connect() (or send/emit) first');
+    if (!this.client) {
+      throw new MqttAsyncNotConnectedError(
+        'disconnected',
+        'ClientMqttAsync is not connected yet: call connect() (or send/emit) first',
+      );
+    }
     return this.client as T;
   }
 

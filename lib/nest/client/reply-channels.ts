@@ -1,4 +1,4 @@
-import type { MqttDriverClient, MqttMessage, Subscription } from '../../driver/index.js';
+import { type MqttDriverClient, type MqttMessage, MqttSubscribeError, type Subscription } from '../../driver/index.js';
 
 interface Channel {
   refs: number;
@@ -97,8 +97,9 @@ export class NestReplyChannels {
     const subscription = await this.client.subscribe(topic, { qos: 1 });
     const refused = subscription.granted.find((code) => code >= 0x80);
     if (refused !== undefined) {
-      throw new Error(
+      throw new MqttSubscribeError(
         `The broker refused the reply subscription '${topic}' (reason code 0x${refused.toString(16)}); check its ACL`,
+        subscription.granted,
       );
     }
     void this.consume(subscription);

@@ -12,7 +12,12 @@ import * as driver from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { printable } from '../../driver/printable.js';
 import { redactUrl } from '../../driver/transport/url.js';
-import { connectFailure, MqttAsyncServerClosedError } from '../errors.js';
+import {
+  connectFailure,
+  MqttAsyncConfigError,
+  MqttAsyncNotConnectedError,
+  MqttAsyncServerClosedError,
+} from '../errors.js';
 import { listeningServers } from '../health/listening.js';
 import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
@@ -46,7 +51,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
 /** Stand-in until the driver exports `connect`; then the default connector. */
 function defaultConnector(): Connector {
   const connect = (driver as unknown as { connect?: Connector }).connect;
-  if (!connect) throw new Error('nest-mqtt-async: the driver connect() is not available; pass options.connector');
+  if (!connect)
+    throw new MqttAsyncConfigError('nest-mqtt-async: the driver connect() is not available; pass options.connector');
   return connect;
 }
 
@@ -198,7 +204,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
    * work (a microservice-only app must not exit 0 as if it had finished).
    */
   private stoppedByBroker(): void {
-    const cause = this.lastError ?? new Error('the connection closed');
+    const cause = this.lastError ?? new driver.MqttDisconnectedError('the connection closed');
     this.closeCause = cause;
     this.logger.error(
       `ServerMqttAsync stopped consuming: the connection to ${redactUrl(this.options.url)} is closed for good ` +
@@ -244,8 +250,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     });
     subscription.granted.forEach((code, i) => {
       if (code >= 0x80) {
-        throw new Error(
+        throw new driver.MqttSubscribeError(
           `The broker refused the subscription '${filters[i]}' (reason code 0x${code.toString(16)}); check its ACL and shared-subscription support`,
+          subscription.granted,
         );
       }
     });
@@ -352,7 +359,10 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   /** The driver client (after `listen()`). */
   unwrap<T = MqttDriverClient>(): T {
     if (!this.mqttClient) {
-      throw new Error('ServerMqttAsync is not connected yet: call listen() (app.listen / startAllMicroservices) first');
+      throw new MqttAsyncNotConnectedError(
+        'disconnected',
+        'ServerMqttAsync is not connected yet: call listen() (app.listen / startAllMicroservices) first',
+      );
     }
     return this.mqttClient as T;
   }

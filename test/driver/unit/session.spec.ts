@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { backoffDelay } from '../../../lib/driver/backoff.js';
 import type { PublishPacket } from '../../../lib/driver/codec/packets.js';
-import { MqttDisconnectedError, MqttPublishError } from '../../../lib/driver/errors.js';
+import { MqttDisconnectedError, MqttError, MqttPublishError } from '../../../lib/driver/errors.js';
 import { InboundAcks } from '../../../lib/driver/session/inbound.js';
 import { Outbound } from '../../../lib/driver/session/outbound.js';
 import { PacketIds } from '../../../lib/driver/session/packet-ids.js';
@@ -24,7 +24,7 @@ describe('PacketIds', () => {
     expect(ids.allocate()).toBe(2);
     expect(() => {
       for (let i = 0; i < 65534; i++) ids.allocate();
-    }).toThrow(RangeError);
+    }).toThrow(MqttError);
   });
 });
 
