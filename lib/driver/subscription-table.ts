@@ -124,14 +124,17 @@ export class SubscriptionTable<E extends TableEntry> {
 
   /**
    * Entries a PUBLISH carrying these identifiers is for. `[]`: none of the identifiers is known (a resumed
-   * session's message); 'duplicate': a second copy for an overlapping filter, already delivered by another copy.
+   * session's message); 'duplicate': a second copy for an overlapping filter, already delivered by another copy,
+   * or a copy for subscriptions that were all unsubscribed (identifiers this table gave out and retired).
    */
   routeByIds(topic: string, ids: readonly number[]): E[] | 'duplicate' {
     const copyOf = new Set<string>();
     for (const id of ids) {
       for (const f of this.filtersOf.get(id) ?? []) if (topicMatches(f, topic)) copyOf.add(f);
     }
-    if (copyOf.size === 0) return [];
+    // A broker may still deliver for a filter after the UNSUBSCRIBE (MQTT 5 3.10.4). Held as a resumed session's
+    // message, it would never be acknowledged and, acks leaving in order, would stall every later acknowledgement.
+    if (copyOf.size === 0) return ids.every((id) => this.isRetired(id)) ? 'duplicate' : [];
     const out = new Set<E>();
     for (const f of copyOf) {
       for (const e of this.owners.get(f) ?? []) if (copyOf.has(canonicalFilter(e, topic) as string)) out.add(e);
@@ -151,6 +154,11 @@ export class SubscriptionTable<E extends TableEntry> {
     }
     if (out.length > 1) out.sort((x, y) => (this.all.get(x) as number) - (this.all.get(y) as number));
     return out;
+  }
+
+  /** An identifier this table gave out (they only grow) whose filters are all unsubscribed. */
+  private isRetired(id: number): boolean {
+    return id < this.nextId && !this.filtersOf.has(id);
   }
 
   clear(): void {

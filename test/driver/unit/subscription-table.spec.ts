@@ -60,7 +60,21 @@ describe('SubscriptionTable', () => {
     expect(t.routeByIds('s/t', [pb[0]?.id as number])).toEqual([b]);
     expect(t.remove(b)).toEqual(['s/t']);
     expect(t.remove(b)).toEqual([]);
-    expect(t.routeByIds('s/t', [pb[0]?.id as number])).toEqual([]);
+    // Nobody holds s/t any more: a late copy is acknowledged and dropped ('duplicate'), not held for nobody.
+    expect(t.routeByIds('s/t', [pb[0]?.id as number])).toBe('duplicate');
+  });
+
+  it('a late copy for an unsubscribed filter is dropped, not held: only unknown identifiers mean a resumed session', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const kept = entry('load/+');
+    t.add(kept, t.plan(kept.filters));
+    const wider = entry('load/#');
+    const [plan] = t.plan(wider.filters);
+    t.add(wider, [plan!]);
+    expect(t.remove(wider)).toEqual(['load/#']);
+    // Delivered by the broker before it processed the UNSUBSCRIBE: its own copy of load/+ reaches `kept`.
+    expect(t.routeByIds('load/1', [plan!.id])).toBe('duplicate');
+    expect(t.routeByIds('load/1', [plan!.id + 1])).toEqual([]);
   });
 
   it('a plain filter wins over a shared one of the same entry', () => {
