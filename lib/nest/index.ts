@@ -58,6 +58,11 @@ export { MqttAsyncPublisher, type MqttAsyncPublishTarget } from './server/publis
 export { type MqttAsyncPublisherAsyncOptions, MqttAsyncPublisherModule } from './server/publisher.module.js';
 export { MqttAsyncServerClosingError } from './server/replies.js';
 export { MqttAsyncNonRetryableError, retryableByDefault } from './server/retry.js';
+export type {
+  MqttAsyncRuntimeHandler,
+  MqttAsyncSubscribeOptions,
+  MqttAsyncSubscriptionHandle,
+} from './server/runtime-subscriptions.js';
 export {
   DEFAULT_SERVER_CONNECT_ATTEMPTS,
   type MessageHandledEvent,

@@ -1,4 +1,4 @@
-import { parseSharedFilter, type QoS, type RetainHandling } from '../../driver/index.js';
+import { filtersOverlap, parseSharedFilter, type QoS, type RetainHandling } from '../../driver/index.js';
 import type {
   AckTimeoutAction,
   HandlerAckMode,
@@ -143,8 +143,19 @@ export class MqttAsyncRouter<H> {
     checkHandlerDefaults(defaults);
   }
 
-  /** Registers a handler. @throws MqttAsyncPatternError naming `where`. */
-  add(pattern: unknown, handler: H, isEvent: boolean, extras: MqttAsyncHandlerOptions | undefined, where: string) {
+  /**
+   * Registers a handler. `detached`: in a subscription group of its own, outside `groups()` (a runtime
+   * subscription, subscribed and removed on its own); as an RPC route it must not overlap another RPC route.
+   * @throws MqttAsyncPatternError naming `where`.
+   */
+  add(
+    pattern: unknown,
+    handler: H,
+    isEvent: boolean,
+    extras: MqttAsyncHandlerOptions | undefined,
+    where: string,
+    detached = false,
+  ) {
     const route = parseRoutePattern(pattern, where);
     const options = resolveHandlerOptions(extras, where, this.defaults);
     const retry = resolveRetry(extras?.retry, this.defaults.retry, isEvent, where);
@@ -159,11 +170,12 @@ export class MqttAsyncRouter<H> {
       }
       options.shared = route.shared;
     }
-    const key = groupKey(options);
+    if (detached && !isEvent) this.checkNoRpcOverlap(route, where);
+    const key = detached ? `detached:${this.order}` : groupKey(options);
     let group = this.byKey.get(key);
     if (!group) {
       group = { key, filters: [], options, entries: [] };
-      this.byKey.set(key, group);
+      if (!detached) this.byKey.set(key, group);
     }
     const filter = options.shared === undefined ? route.filter : sharedFilter(options.shared, route.filter);
     if (!group.filters.includes(filter)) group.filters.push(filter);
@@ -174,6 +186,29 @@ export class MqttAsyncRouter<H> {
       this.rpcRoutes.sort((a, b) => compareSpecificity(a.route, b.route) || a.order - b.order);
     }
     return entry;
+  }
+
+  /** Unregisters a handler added with `detached` (its group goes with it). */
+  remove(entry: RouteEntry<H>): void {
+    const at = this.rpcRoutes.indexOf(entry);
+    if (at >= 0) this.rpcRoutes.splice(at, 1);
+    const i = entry.group.entries.indexOf(entry);
+    if (i >= 0) entry.group.entries.splice(i, 1);
+  }
+
+  /**
+   * A runtime RPC route must not share topics with another: which handler answers a request is decided when
+   * each subscription's copy is processed, so moving topics between subscriptions at runtime could drop a
+   * request (neither copy answers it) or answer it twice.
+   */
+  private checkNoRpcOverlap(route: RoutePattern, where: string): void {
+    const other = this.rpcRoutes.find((e) => filtersOverlap(e.route.filter, route.filter));
+    if (!other) return;
+    throw new MqttAsyncPatternError(
+      `${where} overlaps the RPC route '${other.route.pattern}': a runtime RPC subscription must not share ` +
+        'topics with another RPC route (a request could be dropped or answered twice while it is added or ' +
+        "removed); use a pattern that does not overlap, or kind: 'event'",
+    );
   }
 
   /**

@@ -23,6 +23,7 @@ export interface MqttAsyncPublisherAsyncOptions {
  * - `forRoot()`: the `ServerMqttAsync` listening in this process (the last to start) at each publish.
  */
 @Module({})
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with static factories
 export class MqttAsyncPublisherModule {
   static forServer(server: ServerMqttAsync): DynamicModule {
     return MqttAsyncPublisherModule.with([{ provide: MqttAsyncPublisher, useValue: new MqttAsyncPublisher(server) }]);

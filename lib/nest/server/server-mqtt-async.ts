@@ -33,6 +33,12 @@ import { checkDeadLetterTopic } from './dead-letter.js';
 import { describe, MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { MessageSlot } from './retry.js';
+import {
+  type MqttAsyncRuntimeHandler,
+  type MqttAsyncSubscribeOptions,
+  type MqttAsyncSubscriptionHandle,
+  RuntimeSubscriptions,
+} from './runtime-subscriptions.js';
 import { Semaphore } from './semaphore.js';
 import { type MqttAsyncServerEvents, ServerListeners } from './server-listeners.js';
 import { ServerPublisher } from './server-publisher.js';
@@ -91,6 +97,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private stopped: Promise<void> = Promise.resolve();
   private readonly dispatcher: MessageDispatcher;
   private readonly outbox: ServerPublisher;
+  private readonly runtime: RuntimeSubscriptions;
   /** OpenTelemetry spans and metrics; undefined when `telemetry: false` or `@opentelemetry/api` is absent. */
   private telemetry: Telemetry | undefined;
   /** Replies and dead letters are handed to the driver without holding a handler slot until their PUBACK. */
@@ -113,11 +120,30 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
         return self.closeSignal.signal;
       },
     });
+    this.runtime = new RuntimeSubscriptions({
+      router: () => this.router,
+      subscribe: (client, group) => this.subscribeGroup(client, group),
+      consume: (group, sub, stop) => this.consume(group, sub, stop),
+    });
     this.outbox = new ServerPublisher({
       options,
       producer: () => this.mqttClient && (this.telemetry?.wrap(this.mqttClient) ?? this.mqttClient),
       onStatus: (listener) => this.on('status', listener),
     });
+  }
+
+  /**
+   * Handles `pattern` from now on (before `listen()`: from then on), for patterns known only at runtime: the
+   * routing, options validation, acks and concurrency of decorated handlers, in a subscription of its own
+   * (`unsubscribe()` leaves other handlers' subscriptions alone). See docs/publisher.md.
+   * @throws MqttAsyncPatternError for an invalid pattern or options, or an RPC route overlapping another.
+   */
+  subscribe(
+    pattern: string,
+    handler: MqttAsyncRuntimeHandler,
+    options?: MqttAsyncSubscribeOptions,
+  ): Promise<MqttAsyncSubscriptionHandle> {
+    return this.runtime.add(pattern, handler, options);
   }
 
   /**
@@ -168,7 +194,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
     if (this.mqttClient !== client) this.wire(client); // a connector that does not call beforeConnect
     try {
-      this.subscriptions = await Promise.all(this.router.groups().map((g) => this.subscribe(client, g)));
+      this.subscriptions = await Promise.all(this.router.groups().map((g) => this.subscribeGroup(client, g)));
+      await this.runtime.listen(client);
     } catch (err) {
       await client.disconnect().catch(() => undefined);
       throw this.closing ? closed() : err;
@@ -239,7 +266,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     return options;
   }
 
-  private async subscribe(client: MqttDriverClient, group: SubscriptionGroup<MessageHandler>): Promise<Subscription> {
+  private async subscribeGroup(client: MqttDriverClient, group: SubscriptionGroup<MessageHandler>) {
     const o = group.options;
     const filters = this.router.subscribeFilters(group);
     const subscription = await client.subscribe(filters, {
@@ -327,7 +354,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     listeningServers.delete(this);
     this.stopConsuming();
     this.closeSignal.abort();
-    await this.stopped;
+    await Promise.all([this.stopped, this.runtime.stop()]);
     const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'timeout'>((resolve) => {
