@@ -28,11 +28,14 @@ async function main(): Promise<void> {
     logger.log(`     mosquitto_rr -V 5 -p ${port} -t devices/t1/cmd -e replies/me -m '{"op":"reboot"}'`);
   }
   await publishTestMessage(sample.mqttUrl, protocolVersion);
+  // `on`, not `once`: Nest's shutdown hooks re-raise the signal once the app is closed, which would kill the
+  // process before the OpenTelemetry SDK has sent the spans still batched. While this listener is there, the
+  // re-raised signal lands here (close() is idempotent) and the process exits once everything is closed.
   const stop = () => {
     void sample.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {

@@ -2,8 +2,11 @@
 export interface SampleTracing {
   /** Where the spans go (the OTLP/HTTP base URL, or the traces URL when only that one is set). */
   readonly endpoint: string;
-  /** Flushes the spans still batched and stops the SDK. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes the spans still batched and stops the SDK; resolves after at most `boundMs` (default 3 s) even when the
+   * endpoint does not answer, so stopping the sample never hangs on it.
+   */
+  shutdown(boundMs?: number): Promise<void>;
 }
 
 /**
@@ -36,9 +39,16 @@ export async function startTracing(): Promise<SampleTracing | undefined> {
   let stopping: Promise<void> | undefined;
   return {
     endpoint,
-    shutdown() {
-      stopping ??= sdk.shutdown();
-      return stopping;
+    shutdown(boundMs = 3_000) {
+      stopping ??= sdk.shutdown().catch(() => undefined);
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, boundMs);
+        timer.unref();
+        void stopping?.finally(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
   };
 }

@@ -113,6 +113,34 @@ describe('npm start and OpenTelemetry', () => {
     expect(await sdkLoaded(sample)).toBe(true);
   }, 60_000);
 
+  it('on SIGTERM the spans still batched are sent before the process exits', async () => {
+    // A batch delay far beyond the test: the spans can only arrive through the shutdown's flush.
+    const env = { PORT: '0', MQTT_PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '600000' };
+    const running = startSampleProcess(entry, env);
+    sample = running;
+    const { mqttUrl } = await started(running, EMBEDDED, 30_000);
+    const traceId = randomBytes(16).toString('hex');
+    const client = await connect(mqttUrl, { reconnect: false });
+    try {
+      await client.request('devices/t2/cmd', '{"op":"reboot"}', {
+        timeout: 5_000,
+        properties: { userProperties: [['traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`]] },
+      });
+    } finally {
+      await client.disconnect();
+    }
+    expect(collector.spans().filter((s) => s.traceId === traceId)).toEqual([]);
+    sample = undefined;
+    await expectCleanStop(running, 'SIGTERM');
+    expect(
+      collector
+        .spans()
+        .filter((s) => s.traceId === traceId)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['process devices/{id}/cmd', 'reply devices/{id}/cmd']);
+  }, 60_000);
+
   it('without it: the SDK is not loaded and nothing is sent; /health answers 200 on the embedded broker', async () => {
     const before = collector.paths.length;
     sample = startSampleProcess(entry, { PORT: '0', MQTT_PORT: '0' }, SDK_PROBE);
