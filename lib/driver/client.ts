@@ -45,11 +45,14 @@ export class MqttClient implements MqttDriverClient {
   serverProperties: ConnackProperties | undefined;
   private currentStatus: ClientStatus = 'connecting';
   private readonly events = new EventEmitter();
+  /** @internal */
   readonly outbound: Outbound;
+  /** @internal */
   readonly inbound: InboundAcks;
   /** @internal */
   readonly router: Router;
   private readonly requests: Requests;
+  /** @internal */
   readonly connection: Connection;
   /** `options` with the driver's defaults (lib/driver/options.ts). */
   private readonly settings: ResolvedClientOptions;
