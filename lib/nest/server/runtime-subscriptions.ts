@@ -2,7 +2,7 @@ import type { MessageHandler } from '@nestjs/microservices';
 import type { MqttDriverClient, Subscription } from '../../driver/index.js';
 import type { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import type { MqttAsyncHandlerOptions } from '../options.js';
-import { parseRoutePattern } from '../routing/pattern.js';
+import { MqttAsyncPatternError, parseRoutePattern } from '../routing/pattern.js';
 import {
   type MqttAsyncRouter,
   type RouteEntry,
@@ -109,7 +109,7 @@ export class RuntimeSubscriptions {
     const { kind = 'event', ...handlerOptions } = options;
     const where = `server.subscribe('${pattern}')`;
     if (kind !== 'event' && kind !== 'message') {
-      throw new TypeError(`Invalid options on ${where}: kind must be 'event' or 'message'`);
+      throw new MqttAsyncPatternError(`Invalid handler options on ${where}: kind must be 'event' or 'message'`);
     }
     parseRoutePattern(pattern, where);
     resolveHandlerOptions(handlerOptions, where);

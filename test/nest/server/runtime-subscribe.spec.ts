@@ -98,7 +98,10 @@ it('validates pattern and options like decorated handlers', async () => {
   );
   await expect(server.subscribe('a/#/b', () => undefined)).rejects.toBeInstanceOf(MqttAsyncPatternError);
   await expect(server.subscribe('a/b', () => undefined, { concurrency: 0 })).rejects.toThrow(/concurrency/);
-  await expect(server.subscribe('a/b', () => undefined, { kind: 'rpc' } as never)).rejects.toThrow(/kind/);
+  await expect(server.subscribe('a/b', () => undefined, { kind: 'rpc' } as never)).rejects.toMatchObject({
+    name: 'MqttAsyncPatternError',
+    message: expect.stringMatching(/kind must be/),
+  });
 });
 
 it('manual acks and concurrency as configured', async () => {
