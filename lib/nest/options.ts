@@ -157,3 +157,45 @@ export interface MqttAsyncClientOptions extends MqttAsyncTransportOptions {
    */
   offlineQueueSize?: number;
 }
+
+/**
+ * What goes down to the driver: the one allow-list of `ServerMqttAsync` and `ClientMqttAsync`. Every driver client
+ * option is listed (the `Record` makes a new `MqttClientOptions` field a compile error here until it is), and only
+ * those: the Nest layer's own options (`url`, `connector`, serializers, handler defaults, timeouts...) stay up here.
+ */
+const DRIVER_OPTIONS: Record<keyof MqttClientOptions, true> = {
+  protocolVersion: true,
+  clientId: true,
+  keepalive: true,
+  cleanStart: true,
+  sessionExpiryInterval: true,
+  username: true,
+  password: true,
+  credentials: true,
+  will: true,
+  receiveMaximum: true,
+  receiveMaximumTolerance: true,
+  maximumPacketSize: true,
+  maxUserProperties: true,
+  topicAliasMaximum: true,
+  userProperties: true,
+  connectProperties: true,
+  connectTimeout: true,
+  reconnect: true,
+  unroutedBufferSize: true,
+  maxPendingRequests: true,
+  transport: true,
+  beforeConnect: true,
+  tls: true,
+  webSocket: true,
+  auth: true,
+};
+
+/** The driver client options among `options` (those set), by {@link DRIVER_OPTIONS}. */
+export function driverOptionsOf(options: MqttAsyncTransportOptions): MqttClientOptions {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(DRIVER_OPTIONS, key)) picked[key] = options[key as keyof MqttClientOptions];
+  }
+  return picked as MqttClientOptions;
+}

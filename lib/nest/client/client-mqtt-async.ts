@@ -6,7 +6,6 @@ import {
   type ClientEvents,
   type ClientStatus,
   connect as driverConnect,
-  type MqttClientOptions,
   MqttDisconnectedError,
   type MqttDriverClient,
   type PublishProperties,
@@ -15,10 +14,9 @@ import {
 } from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { redactUrl } from '../../driver/transport/url.js';
+import { DriverLink } from '../driver-link.js';
 import { connectFailure, MqttAsyncClientClosedError, MqttAsyncNotConnectedError } from '../errors.js';
-import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncClientOptions } from '../options.js';
-import { gaveUp, resolveReconnect } from '../reconnect.js';
 import { type OutgoingMessage, publishOptionsOf, unwrapRecord } from '../record/outgoing.js';
 import {
   type EncodedPayload,
@@ -38,7 +36,6 @@ import { ReplyRouter } from './reply-router.js';
 import { RequestIds } from './request-ids.js';
 
 type Callback = (packet: WritePacket) => void;
-type Listener = (...args: unknown[]) => void;
 
 /** Events of `ClientMqttAsync.on()`: the driver client's events. */
 export type MqttAsyncClientEvents = {
@@ -73,8 +70,29 @@ export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly log = new Logger(ClientMqttAsync.name);
   private client?: MqttDriverClient;
-  /** The driver client whose events are forwarded: set before its first connection attempt. */
-  private wired?: MqttDriverClient;
+  /** The driver client whose events are forwarded (`current`: set before its first attempt), `on()` listeners. */
+  private readonly link: DriverLink = new DriverLink(
+    {
+      wired: () => {
+        this.closeCause = undefined;
+      },
+      status: (status, current) => {
+        if (current) this.gate.onStatus(status);
+        this._status$.next(status);
+      },
+      error: (err) => this.log.error(`MQTT client error: ${err.message}`),
+      gaveUp: (lastError) => {
+        // Loud, never quiet: reconnecting gave up (a reconnect.maxAttempts that ran out, a permanent refusal).
+        this.closeCause = lastError ?? new MqttDisconnectedError('the connection closed');
+        this.log.error(
+          `ClientMqttAsync stopped: the connection to ${redactUrl(this.options.url)} is closed for good ` +
+            `(${this.closeCause.message}); leave reconnect.maxAttempts unset to reconnect forever`,
+        );
+      },
+      closing: () => this.link.current === undefined,
+    },
+    () => this.log,
+  );
   private connecting?: Promise<MqttDriverClient>;
   private nativeReplies?: Subscription;
   private nestChannels?: NestReplyChannels;
@@ -86,7 +104,6 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly events: EventPublisher;
   /** Bumped by `close()`: a connect that completes afterwards is discarded. */
   private generation = 0;
-  private readonly listeners: Array<[string, Listener]> = [];
   private readonly telemetry: ClientTelemetry;
   /** Unpredictable request ids (also unique across clients on shared Nest `<topic>/reply` topics). */
   private readonly ids = new RequestIds();
@@ -146,10 +163,10 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.gate.onStatus('connecting');
     let client: MqttDriverClient;
     try {
-      client = await this.telemetry.detached(() => connector(this.options.url, this.driverOptions()));
+      client = await this.telemetry.detached(() => connector(this.options.url, this.link.driverOptions(this.options)));
     } catch (err) {
       if (generation !== this.generation) throw closed();
-      this.wired = undefined;
+      this.link.current = undefined;
       this._status$.next('closed');
       throw connectFailure('ClientMqttAsync', this.options.url, err);
     }
@@ -157,7 +174,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
       await client.disconnect().catch(() => undefined); // a connector that ignored the abort
       throw closed();
     }
-    if (this.wired !== client) this.wire(client); // a connector that does not call beforeConnect
+    if (this.link.current !== client) this.link.wire(client); // a connector that does not call beforeConnect
     try {
       await this.prepareReplies(client);
     } catch (err) {
@@ -183,59 +200,6 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     void this.replies.consume(this.nativeReplies);
   }
 
-  private driverOptions(): MqttClientOptions {
-    const {
-      url: _url,
-      connector: _connector,
-      serializer: _serializer,
-      deserializer: _deserializer,
-      nestWireFormat: _nestWireFormat,
-      qos: _qos,
-      requestQos: _requestQos,
-      requestTimeout: _requestTimeout,
-      publishTimeout: _publishTimeout,
-      offlineQueueSize: _offlineQueueSize,
-      telemetry: _telemetry,
-      ...driverOptions
-    } = this.options;
-    const before = driverOptions.beforeConnect;
-    return {
-      ...driverOptions,
-      maximumPacketSize: driverOptions.maximumPacketSize ?? DEFAULT_MAXIMUM_PACKET_SIZE,
-      reconnect: resolveReconnect(driverOptions.reconnect),
-      beforeConnect: (client) => {
-        this.wire(client);
-        before?.(client);
-      },
-    };
-  }
-
-  /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
-  private wire(client: MqttDriverClient): void {
-    this.wired = client;
-    this.closeCause = undefined;
-    let connected = false;
-    let lastError: Error | undefined;
-    client.on('status', (status) => {
-      connected ||= status === 'connected';
-      if (client === this.wired) this.gate.onStatus(status);
-      this._status$.next(status);
-      if (client === this.wired && gaveUp(status, connected, this.wired === undefined)) {
-        // Loud, never quiet: reconnecting gave up (a reconnect.maxAttempts that ran out, a permanent refusal).
-        this.closeCause = lastError ?? new MqttDisconnectedError('the connection closed');
-        this.log.error(
-          `ClientMqttAsync stopped: the connection to ${redactUrl(this.options.url)} is closed for good ` +
-            `(${this.closeCause.message}); leave reconnect.maxAttempts unset to reconnect forever`,
-        );
-      }
-    });
-    client.on('error', (err) => {
-      lastError = err;
-      this.log.error(`MQTT client error: ${err.message}`);
-    });
-    for (const [event, listener] of this.listeners) client.on(event as keyof ClientEvents, listener as never);
-  }
-
   /** RPC in the Nest wire format: always on MQTT 3.1.1 (it has no Response Topic), opt-in on MQTT 5. */
   private usesNestWire(client: MqttDriverClient): boolean {
     return this.options.nestWireFormat === true || client.protocolVersion === 4;
@@ -256,10 +220,10 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
    */
   async close(): Promise<void> {
     this.generation++;
-    const client = this.client ?? this.wired;
+    const client = this.client ?? this.link.current;
     this.connecting = undefined;
     this.client = undefined;
-    this.wired = undefined;
+    this.link.current = undefined;
     this.nativeReplies = undefined;
     this.nestChannels = undefined;
     this.gate.onStatus('closed');
@@ -294,9 +258,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     EventKey extends keyof MqttAsyncClientEvents = keyof MqttAsyncClientEvents,
     EventCallback extends MqttAsyncClientEvents[EventKey] = MqttAsyncClientEvents[EventKey],
   >(event: EventKey, callback: EventCallback): void {
-    const listener = callback as unknown as Listener;
-    this.listeners.push([event as string, listener]);
-    this.wired?.on(event as keyof ClientEvents, listener as never);
+    this.link.on(event as string, callback as unknown as (...args: unknown[]) => void);
   }
 
   /**

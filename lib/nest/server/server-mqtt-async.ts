@@ -2,7 +2,6 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import type {
   ClientStatus,
   Connector,
-  MqttClientOptions,
   MqttDriverClient,
   MqttMessage,
   PublishResult,
@@ -12,6 +11,7 @@ import * as driver from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { printable } from '../../driver/printable.js';
 import { redactUrl } from '../../driver/transport/url.js';
+import { DriverLink } from '../driver-link.js';
 import {
   connectFailure,
   MqttAsyncConfigError,
@@ -19,9 +19,8 @@ import {
   MqttAsyncServerClosedError,
 } from '../errors.js';
 import { listeningServers } from '../health/listening.js';
-import { DEFAULT_MAXIMUM_PACKET_SIZE } from '../limits.js';
 import type { MqttAsyncServerOptions } from '../options.js';
-import { DEFAULT_CONNECT_ATTEMPTS, gaveUp, resolveReconnect } from '../reconnect.js';
+import { DEFAULT_CONNECT_ATTEMPTS, resolveReconnect } from '../reconnect.js';
 import type { MqttAsyncRecordOptions } from '../record/mqtt-async.record.js';
 import { MqttAsyncRouter, type SubscriptionGroup } from '../routing/router.js';
 import { loadTelemetry } from '../telemetry/load.js';
@@ -40,7 +39,7 @@ import {
   RuntimeSubscriptions,
 } from './runtime-subscriptions.js';
 import { Semaphore } from './semaphore.js';
-import { type MqttAsyncServerEvents, ServerListeners } from './server-listeners.js';
+import type { MqttAsyncServerEvents } from './server-listeners.js';
 import { ServerPublisher } from './server-publisher.js';
 import { StopSignal } from './stop-signal.js';
 
@@ -83,10 +82,27 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   override readonly transportId = Symbol.for('nest-mqtt-async');
   override propagatesEventHandlerErrors = true;
   /** @internal */ router = new MqttAsyncRouter<MessageHandler>();
-  private mqttClient: MqttDriverClient | undefined;
+  /** The driver client (`current`), its status/error forwarding and the `on()` listeners. */
+  private readonly link = new DriverLink(
+    {
+      wired: () => {
+        this.closeCause = undefined;
+      },
+      status: (status) => this._status$.next(status),
+      error: (err) => {
+        this.lastError = err;
+        this.logger.error(`MQTT client error: ${describe(err)}`);
+      },
+      gaveUp: () => this.stoppedByBroker(),
+      closing: () => this.closing !== undefined,
+    },
+    () => this.logger,
+  );
+  private get mqttClient(): MqttDriverClient | undefined {
+    return this.link.current;
+  }
   private subscriptions: Subscription[] = [];
   private readonly running = new Set<Promise<void>>();
-  private readonly listeners = new ServerListeners(() => this.logger);
   private closing: Promise<void> | undefined;
   private lastError: Error | undefined;
   /** Why the transport stopped on its own (status `closed` without `close()`): reconnecting gave up. */
@@ -182,9 +198,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     this._status$.next('connecting');
     const closed = () => new MqttAsyncServerClosedError();
     this.telemetry = await loadTelemetry(this.options.telemetry, 'server', this.options.deadLetterTopic);
-    const client = await connector(this.options.url, this.clientOptions()).catch((err: unknown) => {
+    const client = await connector(this.options.url, this.link.driverOptions(this.options)).catch((err: unknown) => {
       if (this.closing) throw closed(); // close() aborted the attempts
-      this.mqttClient = undefined;
+      this.link.current = undefined;
       this._status$.next('closed');
       throw connectFailure('ServerMqttAsync', this.options.url, err);
     });
@@ -192,7 +208,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       await client.disconnect().catch(() => undefined); // a connector that ignored the abort
       throw closed();
     }
-    if (this.mqttClient !== client) this.wire(client); // a connector that does not call beforeConnect
+    if (this.mqttClient !== client) this.link.wire(client); // a connector that does not call beforeConnect
     try {
       this.subscriptions = await Promise.all(this.router.groups().map((g) => this.subscribeGroup(client, g)));
       await this.runtime.listen(client);
@@ -205,23 +221,6 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     this.telemetry?.observe(client);
     this.consumeAll();
     listeningServers.add(this);
-  }
-
-  /** Forwards the client's status and errors, and attaches the `on()` listeners: before its first attempt. */
-  private wire(client: MqttDriverClient): void {
-    this.mqttClient = client;
-    this.closeCause = undefined;
-    let connected = false;
-    client.on('status', (status) => {
-      connected ||= status === 'connected';
-      this._status$.next(status);
-      if (client === this.mqttClient && gaveUp(status, connected, this.closing !== undefined)) this.stoppedByBroker();
-    });
-    client.on('error', (err) => {
-      this.lastError = err;
-      this.logger.error(`MQTT client error: ${describe(err)}`);
-    });
-    this.listeners.attachAll(client);
   }
 
   /**
@@ -239,31 +238,6 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
         'unset to reconnect forever',
     );
     process.exitCode ??= 1;
-  }
-
-  private clientOptions(): MqttClientOptions {
-    const {
-      url: _url,
-      connector: _c,
-      serializer: _s,
-      deserializer: _d,
-      qos: _qos,
-      ack: _ack,
-      concurrency: _concurrency,
-      group: _group,
-      retry: _retry,
-      telemetry: _t,
-      ...rest
-    } = this.options as MqttAsyncServerOptions & Record<string, unknown>;
-    const options = { ...rest } as MqttClientOptions;
-    const before = options.beforeConnect;
-    options.beforeConnect = (client) => {
-      this.wire(client);
-      before?.(client);
-    };
-    options.reconnect = resolveReconnect(options.reconnect);
-    options.maximumPacketSize ??= DEFAULT_MAXIMUM_PACKET_SIZE;
-    return options;
   }
 
   private async subscribeGroup(client: MqttDriverClient, group: SubscriptionGroup<MessageHandler>) {
@@ -323,7 +297,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       slot.release();
       this.running.delete(work);
       if (failed) this.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(error)}`);
-      else if (this.listeners.wantsHandled) this.listeners.emitHandled(message, error);
+      else if (this.link.listeners.wantsHandled) this.link.listeners.emitHandled(message, error);
     };
     const dispatch = () => this.dispatcher.dispatch(group, message, ticket, slot);
     const telemetry = this.telemetry;
@@ -380,18 +354,18 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     EventKey extends keyof MqttAsyncServerEvents = keyof MqttAsyncServerEvents,
     EventCallback extends MqttAsyncServerEvents[EventKey] = MqttAsyncServerEvents[EventKey],
   >(event: EventKey, callback: EventCallback): void {
-    this.listeners.add(event as string, callback as unknown as (...args: unknown[]) => void, this.mqttClient);
+    this.link.on(event as string, callback as unknown as (...args: unknown[]) => void);
   }
 
   /** The driver client (after `listen()`). */
   unwrap<T = MqttDriverClient>(): T {
-    if (!this.mqttClient) {
-      throw new MqttAsyncNotConnectedError(
-        'disconnected',
-        'ServerMqttAsync is not connected yet: call listen() (app.listen / startAllMicroservices) first',
-      );
-    }
-    return this.mqttClient as T;
+    return this.link.unwrap<T>(
+      () =>
+        new MqttAsyncNotConnectedError(
+          'disconnected',
+          'ServerMqttAsync is not connected yet: call listen() (app.listen / startAllMicroservices) first',
+        ),
+    );
   }
 }
 
