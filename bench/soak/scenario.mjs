@@ -97,10 +97,13 @@ export async function runSoak(transport, options) {
     await startServer(serverProxy.url, `soak-b-${runId}`),
   ];
   const publisher = await connect(clientProxy.url, { clientId: `soak-pub-${runId}`, ...common });
+  // requestQos 1: the setting for requests that must survive reconnects (the handler is idempotent). At the default
+  // QoS 0 a cut loses the requests and replies in flight (at most once), and the caller's send() times out.
   const rpcClient = new ClientMqttAsync({
     url: clientProxy.url,
     clientId: `soak-rpc-${runId}`,
     requestTimeout: 30_000,
+    requestQos: 1,
     ...common,
   });
   await rpcClient.connect();
