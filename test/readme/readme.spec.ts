@@ -51,7 +51,7 @@ const MIN_TS_BLOCKS: Record<string, number> = {
   'docs/observability.md': 4,
   'docs/shared-subscriptions.md': 2,
   'docs/testing.md': 1,
-  'docs/publisher.md': 4,
+  'docs/publisher.md': 5,
   'docs/retries.md': 2,
 };
 const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })

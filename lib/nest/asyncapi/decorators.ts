@@ -33,6 +33,7 @@ export interface AsyncApiPublisher extends AsyncApiPublishesOptions {
 
 export const ASYNCAPI_OPERATION = 'nest-mqtt-async:asyncapi:operation';
 export const ASYNCAPI_PUBLISHES = 'nest-mqtt-async:asyncapi:publishes';
+export const ASYNCAPI_APP_PUBLISHES = 'nest-mqtt-async:asyncapi:app-publishes';
 
 /** Documents a `@MessagePattern` / `@EventPattern` handler in the generated AsyncAPI document. */
 export function AsyncApiOperation(options: AsyncApiOperationOptions): MethodDecorator {
@@ -53,4 +54,21 @@ export function AsyncApiPublishes(topic: string, options: AsyncApiPublishesOptio
     Reflect.defineMetadata(ASYNCAPI_PUBLISHES, [...list, { ...options, topic }], target);
     return descriptor;
   };
+}
+
+/**
+ * Declares that a class (an HTTP controller, a service) or one of its methods publishes to `topic`, e.g. through
+ * `MqttAsyncPublisher`: a `send` operation in the AsyncAPI document, for any provider or controller of the app
+ * (`@AsyncApiPublishes` covers MQTT handler methods). Repeatable; `topic` may use `{param}` levels.
+ */
+export function MqttAsyncPublishes(
+  topic: string,
+  options: AsyncApiPublishesOptions = {},
+): ClassDecorator & MethodDecorator {
+  return ((target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const holder = (descriptor?.value ?? target) as object;
+    const list: AsyncApiPublisher[] = Reflect.getOwnMetadata(ASYNCAPI_APP_PUBLISHES, holder) ?? [];
+    Reflect.defineMetadata(ASYNCAPI_APP_PUBLISHES, [...list, { ...options, topic }], holder);
+    return descriptor;
+  }) as ClassDecorator & MethodDecorator;
 }

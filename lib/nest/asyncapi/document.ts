@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { MqttAsyncHandlerDefaults } from '../options.js';
 import { DocumentBuilder } from './builder.js';
-import { scanClients, scanHandlers } from './scan.js';
+import { scanClients, scanHandlers, scanPublications } from './scan.js';
 import { loadClassSchemas, SchemaCollector } from './schemas.js';
 import type { AsyncApiDocument, AsyncApiDocumentOptions, AsyncApiServer, AsyncApiServerInfo } from './types.js';
 
@@ -12,8 +12,9 @@ const MQTT_TRANSPORT = Symbol.for('nest-mqtt-async');
  * servers from its `ServerMqttAsync` strategies and registered `ClientMqttAsync` instances (unless
  * `options.servers`), one channel per topic pattern (with its `{params}`), a `receive` operation per handler
  * (QoS, shared group, ack mode, the RPC reply), `send` operations for replies and declared publishers
- * (`@AsyncApiPublishes`, `options.publishers`), and message payload schemas from the `@Payload()` parameter
- * types (class-validator DTOs through `class-validator-jsonschema`).
+ * (`@AsyncApiPublishes`, `@MqttAsyncPublishes`, `MqttAsyncPublisher.declare()`, `options.publishers`), and
+ * message payload schemas from the `@Payload()` parameter types (class-validator DTOs through
+ * `class-validator-jsonschema`).
  *
  * ```ts
  * const document = await createAsyncApiDocument(app, { title: 'Devices', servers: { broker: mqttServer } });
@@ -41,6 +42,7 @@ export async function createAsyncApiDocument(
   const builder = new DocumentBuilder(doc, schemas, options.parameters ?? {}, handlerDefaults(app));
   for (const handler of handlers) builder.addHandler(handler);
   for (const publisher of options.publishers ?? []) builder.addPublisher(publisher);
+  for (const { by, publisher } of scanPublications(app)) builder.addPublisher(publisher, by);
   for (const channel of Object.values(doc.channels)) {
     const override = channel.address === null ? undefined : options.channels?.[channel.address];
     if (override?.title) channel.title = override.title;

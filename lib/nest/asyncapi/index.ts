@@ -6,6 +6,7 @@ export {
   AsyncApiPublishes,
   type AsyncApiPublishesOptions,
   type JsonSchema,
+  MqttAsyncPublishes,
 } from './decorators.js';
 export { createAsyncApiDocument } from './document.js';
 export { type AsyncApiHtmlOptions, renderAsyncApiHtml, renderAsyncApiPage } from './html.js';

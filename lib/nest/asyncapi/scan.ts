@@ -3,7 +3,9 @@ import { ModulesContainer } from '@nestjs/core';
 import { Server } from '@nestjs/microservices';
 import { ClientMqttAsync } from '../client/client-mqtt-async.js';
 import type { MqttAsyncHandlerOptions } from '../options.js';
+import { MqttAsyncPublisher } from '../server/publisher.js';
 import {
+  ASYNCAPI_APP_PUBLISHES,
   ASYNCAPI_OPERATION,
   ASYNCAPI_PUBLISHES,
   type AsyncApiOperationOptions,
@@ -83,6 +85,50 @@ export function scanClients(app: INestApplicationContext): ScannedClient[] {
     }
   }
   return clients;
+}
+
+/** A publication declared outside MQTT handlers, and who declared it (`Class` or `Class_method`). */
+export interface ScannedPublication {
+  by: string;
+  publisher: AsyncApiPublisher;
+}
+
+/**
+ * Publications declared with `@MqttAsyncPublishes` on the controllers and providers of every module (class or
+ * method), and with `declare()` on the `MqttAsyncPublisher` instances among the providers.
+ */
+export function scanPublications(app: INestApplicationContext): ScannedPublication[] {
+  const modules = app.get(ModulesContainer, { strict: false });
+  const found: ScannedPublication[] = [];
+  const seen = new Set<unknown>();
+  for (const module of modules.values()) {
+    for (const wrapper of [...module.controllers.values(), ...module.providers.values()]) {
+      const instance: unknown = wrapper.isDependencyTreeStatic() ? wrapper.instance : undefined;
+      if (instance instanceof MqttAsyncPublisher && !seen.has(instance)) {
+        seen.add(instance);
+        for (const publisher of instance.declarations) found.push({ by: 'app', publisher });
+      }
+      const metatype = wrapper.metatype as Ctor | null;
+      if (!metatype || typeof metatype !== 'function' || seen.has(metatype)) continue;
+      seen.add(metatype);
+      found.push(...declaredOn(metatype));
+    }
+  }
+  return found;
+}
+
+function declaredOn(metatype: Ctor): ScannedPublication[] {
+  const found: ScannedPublication[] = [];
+  for (const publisher of (Reflect.getOwnMetadata(ASYNCAPI_APP_PUBLISHES, metatype) ?? []) as AsyncApiPublisher[]) {
+    found.push({ by: metatype.name, publisher });
+  }
+  const prototype = metatype.prototype as Record<string, unknown> | undefined;
+  if (!prototype) return found;
+  for (const method of methodNames(prototype)) {
+    const list = Reflect.getOwnMetadata(ASYNCAPI_APP_PUBLISHES, prototype[method] as object) ?? [];
+    for (const publisher of list as AsyncApiPublisher[]) found.push({ by: `${metatype.name}_${method}`, publisher });
+  }
+  return found;
 }
 
 function tokenName(token: unknown): string {
