@@ -25,7 +25,7 @@ import { describe } from './describe.js';
 import { nestReplyTopic } from './nest-wire.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 import { ReplyPolicy } from './reply-policy.js';
-import { type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';
+import { failedOnce, type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';
 
 export { describe };
 
@@ -81,6 +81,8 @@ export interface DispatcherHost {
   toObservable(result: unknown): Observable<unknown>;
   /** Aborts when the server starts closing: Observable results are unsubscribed then. */
   readonly closing: AbortSignal;
+  /** A failed try of the handler `pattern` will be tried again (telemetry). */
+  retrying?(pattern: string, attempt: number, delay: number, error: unknown): void;
 }
 
 /**
@@ -262,8 +264,7 @@ export class MessageDispatcher {
       try {
         await this.attemptEvent(entry, message, data, ticket);
       } catch (error) {
-        const now = Date.now();
-        await this.eventFailed(entry, message, outcome, { error, attempts: 1, firstFailure: now, lastFailure: now });
+        await this.eventFailed(entry, message, outcome, failedOnce(error));
       }
       return;
     }
@@ -275,17 +276,17 @@ export class MessageDispatcher {
         slot: outcome.slot,
         closing: this.host.closing,
         settled: () => entry.group.options.ack === 'manual' && ticket.settled,
-        retrying: (err, n, delay) =>
+        retrying: (err, n, delay) => {
           this.host.logger.warn?.(
             `${where()} failed (attempt ${n} of ${policy.attempts}): ${describe(err)}; retrying in ${delay} ms`,
-          ),
+          );
+          this.host.retrying?.(entry.route.pattern, n, delay, err);
+        },
       },
     );
     if (result === 'closed') {
       outcome.abandoned = true;
-      this.host.logger.warn?.(
-        `${where()}: close() stopped its retries; left unacknowledged for the broker to redeliver`,
-      );
+      this.host.logger.warn?.(`${where()}: close() ended its retries; left unacknowledged for redelivery`);
     } else if (result) {
       await this.eventFailed(entry, message, outcome, result);
     }

@@ -115,6 +115,12 @@ export interface HandlerFailure {
   final?: boolean;
 }
 
+/** A failure of a handler that has no retries: one try. */
+export function failedOnce(error: unknown): HandlerFailure {
+  const now = Date.now();
+  return { error, attempts: 1, firstFailure: now, lastFailure: now };
+}
+
 /** What the retry loop needs from the dispatcher. */
 export interface RetryHooks {
   slot: MessageSlot | undefined;

@@ -135,6 +135,9 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       get closing() {
         return self.closeSignal.signal;
       },
+      retrying: (pattern, attempt, delay, error) => {
+        if (this.telemetry?.active) this.telemetry.retrying(pattern, attempt, delay, error);
+      },
     });
     this.runtime = new RuntimeSubscriptions({
       router: () => this.router,

@@ -14,6 +14,8 @@ export interface Instruments {
   readonly operationDuration: Api.Histogram;
   readonly awaitingAck: Api.UpDownCounter;
   readonly deadLetters: Api.Counter;
+  /** Failed handler tries that are tried again (retry option). */
+  readonly retries: Api.Counter;
   readonly requestTimeouts: Api.Counter;
   readonly reconnects: Api.Counter;
   /** Reports `client`'s connection state (1 connected, 0 not) and counts its reconnects. */
@@ -50,6 +52,7 @@ export function instruments(meter: Api.Meter): Instruments {
       description: 'Received messages whose handling and acknowledgement are not finished',
     }),
     deadLetters: meter.createCounter(`${METRIC_PREFIX}.dead_letters`, { unit: '{message}' }),
+    retries: meter.createCounter(`${METRIC_PREFIX}.retries`, { unit: '{attempt}' }),
     requestTimeouts: meter.createCounter(`${METRIC_PREFIX}.request.timeouts`, {
       description: 'send() calls that got no final reply within requestTimeout',
     }),

@@ -147,6 +147,20 @@ export class Telemetry {
     );
   }
 
+  /**
+   * A failed handler try will be tried again after `delayMs`: a `retry` event on the message's CONSUMER span (one
+   * span covers every try of a message) and `nest_mqtt_async.retries`, by handler pattern.
+   */
+  retrying(pattern: string, attempt: number, delayMs: number, error: unknown): void {
+    const type = errorType(error);
+    this.api.trace.getActiveSpan()?.addEvent('retry', {
+      'nest_mqtt_async.attempt': attempt,
+      'nest_mqtt_async.retry.delay_ms': delayMs,
+      'error.type': type,
+    });
+    this.metrics.retries.add(1, { 'messaging.destination.template': pattern, 'error.type': type });
+  }
+
   /** Injects the propagator's fields for `ctx` into the publish (user properties, or the 3.1.1 envelope). */
   private carry(
     client: MqttDriverClient,
