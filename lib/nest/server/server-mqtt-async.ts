@@ -135,9 +135,8 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       get closing() {
         return self.closeSignal.signal;
       },
-      retrying: (pattern, attempt, delay, error) => {
-        if (this.telemetry?.active) this.telemetry.retrying(pattern, attempt, delay, error);
-      },
+      retrying: (pattern, attempt, delay, err) =>
+        this.telemetry?.active && this.telemetry.retrying(pattern, attempt, delay, err),
     });
     this.runtime = new RuntimeSubscriptions({
       router: () => this.router,
@@ -280,8 +279,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       ackWatch(group.options, this.options, this.logger),
     );
     try {
-      // The message first, then a slot: a loop that held a slot while waiting for a message would take the one a
-      // retrying handler gave back during its delay (retry.ts), and that handler would wait for the next message.
+      // Message first, then a slot: a loop idling on a slot would take the one a retry delay gave back (retry.ts).
       for (;;) {
         const next = await stop.race(iterator.next());
         if (next === 'stop' || next.done) return;
