@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { Reauthentication } from './auth.js';
 import { encodePacket } from './codec/index.js';
 import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
 import { MqttDisconnectedError, MqttError, MqttProtocolError } from './errors.js';
 import { inspectAs } from './inspect.js';
+import { MessageRouter } from './message-router.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { Pings } from './ping.js';
 import { clientPublishProperties } from './publish-properties.js';
 import { Requests } from './request.js';
-import { Router } from './router.js';
 import { checkServerLimits } from './server-limits.js';
 import { InboundAcks } from './session/inbound.js';
 import { Outbound } from './session/outbound.js';
 import { validateTopicName } from './topic.js';
-import { Reauthentication } from './transport/index.js';
 import { redactUrl } from './transport/url.js';
 import type {
   ClientEvents,
@@ -50,7 +50,7 @@ export class MqttClient implements MqttDriverClient {
   /** @internal */
   readonly inbound: InboundAcks;
   /** @internal */
-  readonly router: Router;
+  readonly router: MessageRouter;
   private readonly requests: Requests;
   /** @internal */
   readonly connection: Connection;
@@ -69,7 +69,7 @@ export class MqttClient implements MqttDriverClient {
       (p) => checkServerLimits(p, this.protocolVersion, this.serverProperties),
     );
     this.inbound = new InboundAcks((qos, packetId, reasonCode) => this.sendAck(qos, packetId, reasonCode));
-    this.router = new Router(this, this.outbound.ids, this.settings);
+    this.router = new MessageRouter(this, this.outbound.ids, this.settings);
     this.requests = new Requests(this, randomBytes(6).toString('hex'), this.settings);
     this.connection = new Connection(
       { url, options: this.settings, protocolVersion: this.protocolVersion, clientId: () => this.clientId },
@@ -239,20 +239,20 @@ export class MqttClient implements MqttDriverClient {
   }
 
   // Lifecycle fan-out: the Connection only reports its link (up / packet / down / lost); this is the one place that
-  // hands each report on to the session state (Outbound, InboundAcks), the Router, Requests, pings,
+  // hands each report on to the session state (Outbound, InboundAcks), the MessageRouter, Requests, pings,
   // re-authentication and the application's events. The order, and why:
   // - up (CONNACK accepted; before the packets that follow it in the same chunk):
   //   1. server properties, assigned client id, Outbound limits: what everything after is checked against;
   //   2. InboundAcks reset (and its session forgotten without a session), topic aliases cleared: before any
   //      redelivered PUBLISH is handled, or its ack would be discarded by the reset;
   //   3. status 'connected': writes are accepted from here;
-  //   4. Outbound resumes (in-flight publishes resent first, in order), 5. Router re-subscribes (or drops messages
+  //   4. Outbound resumes (in-flight publishes resent first, in order), 5. MessageRouter re-subscribes (or drops messages
   //      held for a lost session), 6. Requests waiting for the link go out, 7. the 'connect' event.
   // - down (the link closed): 1. InboundAcks reset, 2. status 'disconnected', 3. re-authentication aborted and
   //   pings rejected, 4. the 'disconnect' event (its listeners see status 'disconnected').
-  // - lost (after down, unless disconnect() was called meanwhile — even by a 'disconnect' listener): 1. Router
+  // - lost (after down, unless disconnect() was called meanwhile — even by a 'disconnect' listener): 1. MessageRouter
   //   rejects SUBSCRIBEs waiting for SUBACK, 2. reconnect off: shutdown; on: status 'reconnecting'.
-  // - shutdown (final): status 'closed', then Outbound, Router, Requests and pings reject what they hold.
+  // - shutdown (final): status 'closed', then Outbound, MessageRouter, Requests and pings reject what they hold.
 
   private linkUp(sessionPresent: boolean, properties: ConnackProperties | undefined): void {
     this.serverProperties = properties;
@@ -289,7 +289,7 @@ export class MqttClient implements MqttDriverClient {
   shutdown(reason: string): void {
     this.setStatus('closed');
     this.outbound.rejectAll(`${reason}: publish not confirmed`);
-    this.router.closeAll(reason);
+    this.router.closeAll();
     this.requests.rejectAll(reason);
     this.pings.rejectAll(reason);
   }

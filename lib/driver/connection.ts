@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { answerAuth, authConnectProperties, checkAuthSuccess } from './auth.js';
 import { backoffDelay } from './backoff.js';
 import { encodePacket, PacketDecoder } from './codec/index.js';
 import type {
@@ -13,14 +14,7 @@ import { reasonCodeName } from './codec/reason-codes.js';
 import { MqttConnectError, MqttDisconnectedError, MqttProtocolError } from './errors.js';
 import { Keepalive, type KeepaliveClock } from './keepalive.js';
 import type { ResolvedClientOptions } from './options.js';
-import {
-  answerAuth,
-  authConnectProperties,
-  checkAuthSuccess,
-  connectErrorFrom,
-  isPermanentTransportError,
-  openTransport,
-} from './transport/index.js';
+import { connectErrorFrom, isPermanentTransportError, openTransport } from './transport/index.js';
 import type { DisconnectedEvent, DisconnectOptions, MqttTransportStream } from './types.js';
 
 /** setImmediate as loaded, so fake timers installed later by a test cannot hold our writes back. */

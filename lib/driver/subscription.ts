@@ -74,7 +74,7 @@ export class MessageSubscription implements Subscription {
     this.queue.unshiftAll(messages);
   }
 
-  /** Ends the Subscription and acknowledges what it had queued unread (its SUBSCRIBE failed; see Router). */
+  /** Ends the Subscription and acknowledges what it had queued unread (its SUBSCRIBE failed; see MessageRouter). */
   discard(): void {
     this.end();
     for (let m = this.queue.shift(); m; m = this.queue.shift()) void m.ack();

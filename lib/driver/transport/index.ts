@@ -4,7 +4,7 @@ import type { MqttClientOptions, MqttTransportStream } from '../types.js';
 import { openTcp } from './tcp.js';
 import { openWebSocket } from './websocket.js';
 
-export { answerAuth, authConnectProperties, checkAuthSuccess, Reauthentication } from './auth.js';
+export { answerAuth, authConnectProperties, checkAuthSuccess, Reauthentication } from '../auth.js';
 export { connectErrorFrom, isPermanentTransportError } from './errors.js';
 export { redactUrl, takeUrlCredentials } from './url.js';
 

@@ -1,6 +1,6 @@
-import type { AuthPacket, ConnackPacket, ConnectProperties } from '../codec/packets.js';
-import { MqttConnectError, MqttDisconnectedError, MqttError, MqttProtocolError } from '../errors.js';
-import type { EnhancedAuthOptions } from '../types.js';
+import type { AuthPacket, ConnackPacket, ConnectProperties } from './codec/packets.js';
+import { MqttConnectError, MqttDisconnectedError, MqttError, MqttProtocolError } from './errors.js';
+import type { EnhancedAuthOptions } from './types.js';
 
 const CONTINUE_AUTHENTICATION = 0x18;
 

@@ -28,8 +28,8 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-/** What the Router needs of its client: the connection's state, a way to write, and where to report errors. */
-export interface RouterHost {
+/** What the MessageRouter needs of its client: the connection's state, a way to write, and where to report errors. */
+export interface MessageRouterHost {
   readonly protocolVersion: ProtocolVersion;
   readonly serverProperties: ConnackProperties | undefined;
   readonly status: ClientStatus;
@@ -44,7 +44,7 @@ export interface RouterHost {
  * on MQTT 5 (see `SubscriptionTable`), by topic matching on 3.1.1. A PUBLISH nobody matches (resumed session)
  * is held unacknowledged in a bounded buffer and handed to the first Subscription created that matches it.
  */
-export class Router {
+export class MessageRouter {
   private readonly table = new SubscriptionTable<Entry>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly unrouted: { packet: PublishPacket; settle: Settle }[] = [];
@@ -54,7 +54,7 @@ export class Router {
    * bound the messages held for no Subscription.
    */
   constructor(
-    private readonly client: RouterHost,
+    private readonly client: MessageRouterHost,
     private readonly ids: PacketIds,
     private readonly limits: Pick<
       ResolvedClientOptions,
@@ -74,7 +74,7 @@ export class Router {
       filters,
       options.bufferSize ?? 1000,
       this.useIds ? plans[0]?.id : undefined,
-      (s) => this.unsubscribe(entry, s),
+      () => this.unsubscribe(entry),
       (m) => this.onRead(options, m),
     );
     const entry: Entry = { sub, options, filters: sub.filters };
@@ -119,7 +119,7 @@ export class Router {
       packetId: this.ids.allocate(),
       topicFilters: granted,
     };
-    this.request(packet).catch((err: Error) => {
+    this.roundTrip(packet).catch((err: Error) => {
       if (!(err instanceof MqttDisconnectedError)) this.client.fail(err);
     });
   }
@@ -128,7 +128,8 @@ export class Router {
     if ((options.ack ?? 'auto') === 'auto') void (m as InboundMessage).ack();
   }
 
-  private request(packet: SubscribePacket | UnsubscribePacket): Promise<SubackPacket | UnsubackPacket> {
+  /** Sends a SUBSCRIBE or UNSUBSCRIBE and resolves with its SUBACK/UNSUBACK; rejects when the link is or goes down. */
+  private roundTrip(packet: SubscribePacket | UnsubscribePacket): Promise<SubackPacket | UnsubackPacket> {
     return new Promise((resolve, reject) => {
       const done = (fn: () => void) => {
         this.ids.release(packet.packetId);
@@ -167,7 +168,7 @@ export class Router {
   }
 
   private async subscribePacket(filters: readonly string[], o: SubscribeOptions, id: number): Promise<number[]> {
-    const suback = (await this.request({
+    const suback = (await this.roundTrip({
       type: 'subscribe',
       packetId: this.ids.allocate(),
       subscriptions: filters.map((topicFilter) => ({
@@ -189,10 +190,10 @@ export class Router {
   }
 
   /** UNSUBSCRIBEs only the filters no other Subscription of this client still holds. */
-  private async unsubscribe(entry: Entry, _sub: MessageSubscription): Promise<void> {
+  private async unsubscribe(entry: Entry): Promise<void> {
     const gone = this.table.remove(entry);
     if (gone.length === 0 || this.client.status !== 'connected') return;
-    await this.request({ type: 'unsubscribe', packetId: this.ids.allocate(), topicFilters: gone });
+    await this.roundTrip({ type: 'unsubscribe', packetId: this.ids.allocate(), topicFilters: gone });
   }
 
   onAck(packet: SubackPacket | UnsubackPacket): void {
@@ -342,12 +343,11 @@ export class Router {
 
   private resubscribing = false;
 
-  closeAll(reason: string): void {
+  closeAll(): void {
     this.onConnectionLost();
     this.unrouted.length = 0;
     this.heldQos0 = 0;
     for (const e of this.table.entries()) e.sub.end();
     this.table.clear();
-    void reason;
   }
 }

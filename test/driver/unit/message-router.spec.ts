@@ -1,5 +1,5 @@
 /**
- * The driver's Router without a network: a fake host records the packets it writes and the errors it reports;
+ * The driver's MessageRouter without a network: a fake host records the packets it writes and the errors it reports;
  * the test plays the broker by calling onAck/route/onConnected/onConnectionLost.
  */
 import { describe, expect, it } from '@jest/globals';
@@ -16,12 +16,12 @@ import {
   MqttProtocolError,
   MqttSubscribeError,
 } from '../../../lib/driver/errors.js';
+import { MessageRouter, type MessageRouterHost } from '../../../lib/driver/message-router.js';
 import { resolveClientOptions } from '../../../lib/driver/options.js';
-import { Router, type RouterHost } from '../../../lib/driver/router.js';
 import { PacketIds } from '../../../lib/driver/session/packet-ids.js';
 import type { ClientStatus, MqttClientOptions } from '../../../lib/driver/types.js';
 
-class FakeHost implements RouterHost {
+class FakeHost implements MessageRouterHost {
   status: ClientStatus = 'connected';
   serverProperties: ConnackProperties | undefined = {};
   readonly sent: (SubscribePacket | UnsubscribePacket)[] = [];
@@ -69,10 +69,10 @@ function tracker() {
 function setup(version: ProtocolVersion = 5, options: MqttClientOptions = {}) {
   const host = new FakeHost(version);
   const ids = new PacketIds();
-  return { host, ids, router: new Router(host, ids, resolveClientOptions(options)) };
+  return { host, ids, router: new MessageRouter(host, ids, resolveClientOptions(options)) };
 }
 
-describe('Router (no network)', () => {
+describe('MessageRouter (no network)', () => {
   it('SUBSCRIBE takes its packet id from the injected PacketIds and releases it on SUBACK', async () => {
     const { host, ids, router } = setup();
     const pending = router.subscribe(['a/+'], { qos: 1 });
@@ -199,7 +199,7 @@ describe('Router (no network)', () => {
     router.onAck({ type: 'suback', packetId: host.last('subscribe').packetId, reasonCodes: [0] });
     const it = (await pending)[Symbol.asyncIterator]();
     const next = it.next();
-    router.closeAll('closed');
+    router.closeAll();
     expect((await next).done).toBe(true);
   });
 });
