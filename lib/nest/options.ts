@@ -117,7 +117,7 @@ export interface MqttAsyncServerOptions extends MqttAsyncTransportOptions, MqttA
   /** Last check of a Response Topic that passed the others: return true to reply there. */
   allowResponseTopic?: (topic: string, ctx: MqttAsyncContext) => boolean;
   /**
-   * Milliseconds a `MqttAsyncPublisher.publish()` / `server.publish()` / `ctx.publish()` may take to settle
+   * Milliseconds a `MqttAsyncPublisher.publish()` / `server.publish()` may take to settle
    * (default 30_000), as `ClientMqttAsync`'s `publishTimeout`: the broker's confirmation at QoS 1/2, including any
    * wait for the connection while reconnecting (then never sent; `MqttAsyncNotConnectedError`).
    */

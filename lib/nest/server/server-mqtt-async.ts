@@ -165,7 +165,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   }
 
   /**
-   * Publishes through this server's own connection (what `MqttAsyncPublisher` and `ctx.publish()` call): the
+   * Publishes through this server's own connection (what `MqttAsyncPublisher` calls): the
    * options, bounds and errors of `ClientMqttAsync.emit()` (see `MqttAsyncPublisher`, docs/publisher.md).
    */
   publish(topic: string, data: unknown, options?: MqttAsyncRecordOptions): Promise<PublishResult> {

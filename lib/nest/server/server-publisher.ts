@@ -7,7 +7,7 @@ import { MqttAsyncRecord, type MqttAsyncRecordOptions } from '../record/mqtt-asy
 import { unwrapRecord } from '../record/outgoing.js';
 import { packetCodecs } from '../serialization/index.js';
 
-/** Default QoS of the server's own publishes (`server.publish()`, `MqttAsyncPublisher`, `ctx.publish()`). */
+/** Default QoS of the server's own publishes (`server.publish()`, `MqttAsyncPublisher`). */
 export const DEFAULT_SERVER_PUBLISH_QOS = 1;
 
 const SERVER_NAMING: GateNaming = {
