@@ -43,7 +43,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** `file:line` of every `new Error(`-like construction (bare built-in error classes) in `files`. */
-export function plainErrors(files: string[]): string[] {
+function plainErrors(files: string[]): string[] {
   return files.flatMap((file) =>
     readFileSync(file, 'utf8')
       .split('\n')
