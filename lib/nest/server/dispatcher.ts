@@ -77,7 +77,10 @@ export interface DispatcherHost {
   readonly router: MqttAsyncRouter<MessageHandler>;
   readonly options: MqttAsyncServerOptions;
   readonly logger: LoggerService;
+  /** The client replies and dead letters are published with. */
   client(): MqttDriverClient;
+  /** The connection's protocol version (read per message: cheaper than through `client()`). */
+  protocolVersion(): 4 | 5;
   toObservable(result: unknown): Observable<unknown>;
   /** Aborts when the server starts closing: Observable results are unsubscribed then. */
   readonly closing: AbortSignal;
@@ -98,8 +101,8 @@ export class MessageDispatcher {
     this.replyPolicy = new ReplyPolicy(host.options, () => host.router, host.logger);
   }
 
-  private nestWire(client: MqttDriverClient): boolean {
-    return this.host.options.nestWireFormat === true || client.protocolVersion === 4;
+  private nestWire(): boolean {
+    return this.host.options.nestWireFormat === true || this.host.protocolVersion() === 4;
   }
 
   private codec(nestWire: boolean): PacketCodecOptions {
@@ -153,7 +156,7 @@ export class MessageDispatcher {
     };
     let decoded: ReturnType<typeof decodeRequest>;
     try {
-      decoded = decodeRequest(message, this.codec(this.nestWire(this.host.client())));
+      decoded = decodeRequest(message, this.codec(this.nestWire()));
     } catch (err) {
       return undecodable(err);
     }
@@ -179,7 +182,9 @@ export class MessageDispatcher {
     } else if (responseTopic !== undefined) {
       reply = { kind: 'v5', topic: responseTopic, correlationData: message.properties.correlationData };
       // A refused Response Topic: the request is not run (its result would have nowhere to go).
-      if (rpc && !this.replyPolicy.allows(responseTopic, this.context(rpc, message, ticket))) rpc = undefined;
+      const entry = rpc;
+      const ctx = () => this.context(entry!, message, ticket);
+      if (rpc && !this.replyPolicy.allows(responseTopic, message.topic, ctx)) rpc = undefined;
       if (!rpc && events.length === 0) return undefined;
     }
     outcome.invoked = true;
@@ -330,7 +335,7 @@ export class MessageDispatcher {
     if (
       rpc &&
       responseTopic !== undefined &&
-      !this.replyPolicy.allows(responseTopic, this.context(rpc, message, ticket))
+      !this.replyPolicy.allows(responseTopic, message.topic, () => this.context(rpc, message, ticket))
     ) {
       responseTopic = undefined; // refused: no error reply either; dead-lettered below like a request without one
     }

@@ -27,23 +27,26 @@ export class ReplyPolicy {
     private readonly logger: LoggerService,
   ) {}
 
-  /** Why `topic` is refused, or undefined when a reply may go there. */
-  refusal(topic: string, ctx: MqttAsyncContext): string | undefined {
+  /**
+   * Why `topic` is refused, or undefined when a reply may go there. `ctx` makes the handler's context, only
+   * when `allowResponseTopic` needs it (a context per request was most of this check's cost).
+   */
+  refusal(topic: string, ctx: () => MqttAsyncContext): string | undefined {
     const allowed = this.options.responseTopics;
     if (allowed) {
       if (!allowed.some((f) => topicMatches(f, topic))) return 'it matches none of responseTopics';
     } else if (topic.startsWith('$')) return 'it starts with $';
     else if (this.isHandlerTopic(topic)) return "this service's own handlers listen to it";
     const hook = this.options.allowResponseTopic;
-    if (hook && hook(topic, ctx) !== true) return 'allowResponseTopic() refused it';
+    if (hook && hook(topic, ctx()) !== true) return 'allowResponseTopic() refused it';
     return undefined;
   }
 
   /** True when the request may get a reply on `topic`; otherwise logs a rate-limited warning. */
-  allows(topic: string, ctx: MqttAsyncContext): boolean {
+  allows(topic: string, requestTopic: string, ctx: () => MqttAsyncContext): boolean {
     const why = this.refusal(topic, ctx);
     if (why === undefined) return true;
-    this.warn(topic, ctx.getTopic(), why);
+    this.warn(topic, requestTopic, why);
     return false;
   }
 

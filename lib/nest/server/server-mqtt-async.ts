@@ -130,7 +130,12 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       },
       options,
       logger: this.logger,
-      client: () => this.publisher.wrap(this.telemetry ? this.telemetry.wrap(this.unwrap()) : this.unwrap()),
+      client: () => {
+        const client = this.unwrap();
+        // Through the telemetry wrapper only while telemetry is active (see Telemetry.active).
+        return this.publisher.wrap(this.telemetry?.active ? this.telemetry.wrap(client) : client);
+      },
+      protocolVersion: () => this.unwrap().protocolVersion,
       toObservable: (result) => this.transformToObservable(result),
       get closing() {
         return self.closeSignal.signal;
