@@ -70,6 +70,8 @@ export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
   private readonly log = new Logger(ClientMqttAsync.name);
   private client?: MqttDriverClient;
+  /** `client` without the telemetry wrapper (the same object when telemetry is off). */
+  private direct?: MqttDriverClient;
   /** The driver client whose events are forwarded (`current`: set before its first attempt), `on()` listeners. */
   private readonly link: DriverLink = new DriverLink(
     {
@@ -127,7 +129,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.replies = new ReplyRouter(this.pending, (nestWire) => this.codec(nestWire), this.log);
     this.events = new EventPublisher({
       gate: this.gate,
-      client: () => this.client ?? this.connect(),
+      client: () => this.producer() ?? this.connect(),
       codec: (client) => this.codec(this.wrapsEvents(client)),
       qos: options.qos ?? 1,
       timeoutMs: options.publishTimeout ?? DEFAULT_PUBLISH_TIMEOUT,
@@ -186,6 +188,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     // Publishes (requests, events) go through the telemetry wrapper: PRODUCER spans, trace context carried.
     const producer = telemetry ? telemetry.wrap(client) : client;
     this.client = producer;
+    this.direct = client;
     this.gate.onStatus(client.status);
     this._status$.next(client.status);
     return producer;
@@ -224,6 +227,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     this.connecting = undefined;
     this.client = undefined;
     this.link.current = undefined;
+    this.direct = undefined;
     this.nativeReplies = undefined;
     this.nestChannels = undefined;
     this.gate.onStatus('closed');
@@ -236,6 +240,14 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     );
     await client?.disconnect().catch((err) => this.log.error(`Disconnect failed: ${(err as Error).message}`));
     this._status$.next('closed');
+  }
+
+  /**
+   * The client requests and events are published with: the telemetry wrapper only while telemetry is active
+   * (see `Telemetry.active`); with the no-op providers each publish would only pass through it.
+   */
+  private producer(): MqttDriverClient | undefined {
+    return this.telemetry.current?.active ? this.client : this.direct;
   }
 
   /** The driver client (after `connect()`). */
@@ -310,7 +322,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     if (!this.pending.add(id, pattern, callback, this.gate.drops)) return () => undefined;
     // Ours (MqttAsyncRecord) or Nest's MqttRecord: the data is the request, the options apply to its PUBLISH.
     const message = unwrapRecord(packet.data);
-    const client = this.client;
+    const client = this.producer();
     if (client && this.gate.connected && !this.usesNestWire(client)) {
       this.sendNative(client, pattern, message, id);
       return () => this.pending.delete(id);
