@@ -11,7 +11,13 @@ export const DEFAULT_MAX_USER_PROPERTIES = 1000;
  */
 export function userPropertyRecord(props: PublishProperties | undefined): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
-  for (const [k, v] of props?.userProperties ?? []) {
+  const list = props?.userProperties;
+  if (list === undefined) return out;
+  // An index loop: destructuring for-of made an iterator and an array view per property on every message.
+  for (let i = 0; i < list.length; i++) {
+    const pair = list[i]!;
+    const k = pair[0];
+    const v = pair[1];
     const prev = out[k];
     if (prev === undefined) out[k] = v;
     else if (typeof prev === 'string') out[k] = [prev, v];
