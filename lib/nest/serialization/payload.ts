@@ -59,6 +59,7 @@ function mediaType(contentType: string): string {
 
 /** Exactly `application/json` or a `+json` suffix type: `application/jsonp-evil` is not JSON. */
 function isJsonContentType(contentType: string): boolean {
+  if (contentType === JSON_CONTENT_TYPE) return true; // what we send: no split per message
   const type = mediaType(contentType);
   return type === JSON_CONTENT_TYPE || type.endsWith('+json');
 }
