@@ -309,7 +309,7 @@ export class MessageDispatcher {
 
   /** A retry gets freshly decoded data: a failed try may have changed the objects it was given. */
   private async decodeAgain(message: MqttMessage): Promise<unknown> {
-    return (await decodeRequest(message, this.codec(this.nestWire(this.host.client())))).data;
+    return (await decodeRequest(message, this.codec(this.nestWire()))).data;
   }
 
   /** The handler failed for good: logged at ERROR, dead-lettered (with `deadLetterTopic`), settled by dispatch. */
