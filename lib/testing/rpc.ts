@@ -8,6 +8,7 @@ import {
   type Subscription,
   type UserProperty,
 } from '../driver/index.js';
+import { describeError } from '../nest/describe-error.js';
 import { MqttAsyncError } from '../nest/errors.js';
 import { decodeMqttPayload, encodeMqttPayload } from '../nest/index.js';
 import { decodeReplyFlags, replyError } from '../nest/serialization/reply.js';
@@ -21,14 +22,9 @@ export class MqttAsyncRpcError extends MqttAsyncError {
     readonly topic: string,
     error: unknown,
   ) {
-    super(`The handler of '${topic}' answered with an error: ${describe(error)}`);
+    super(`The handler of '${topic}' answered with an error: ${describeError(error)}`);
     this.error = error;
   }
-}
-
-function describe(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
-  return JSON.stringify(err) ?? String(err);
 }
 
 export interface RpcOptions {

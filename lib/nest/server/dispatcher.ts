@@ -4,6 +4,7 @@ import { isObservable, type Observable } from 'rxjs';
 import type { MqttDriverClient, MqttMessage, PublishProperties } from '../../driver/index.js';
 import { printable } from '../../driver/printable.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
+import { describeError } from '../describe-error.js';
 import type { HandlerAckMode, MqttAsyncServerOptions } from '../options.js';
 import { extractParams } from '../routing/pattern.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
@@ -21,13 +22,10 @@ import {
 import { encodeReplyFlags, isOwnReply, type ReplyPacket } from '../serialization/reply.js';
 import type { AckTicket } from './ack-sequencer.js';
 import { type DeadLetterCause, deadLetterOf } from './dead-letter.js';
-import { describe } from './describe.js';
 import { nestReplyTopic } from './nest-wire.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 import { ReplyPolicy } from './reply-policy.js';
 import { failedOnce, type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';
-
-export { describe };
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -125,7 +123,7 @@ export class MessageDispatcher {
       if (running) await running;
     } catch (err) {
       outcome.errors.push(err);
-      this.host.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(err)}`);
+      this.host.logger.error(`Message on '${printable(message.topic)}' failed: ${describeError(err)}`);
     }
     settleAfterHandlers(ackMode, ticket, outcome);
     // The handlers are done: the slot is free while the ack waits its turn (acks leave in receive order). Held
@@ -236,7 +234,7 @@ export class MessageDispatcher {
       );
     }
     const onError = (err: unknown) =>
-      this.host.logger.error(`Reply on '${printable(message.topic)}' could not be published: ${describe(err)}`);
+      this.host.logger.error(`Reply on '${printable(message.topic)}' could not be published: ${describeError(err)}`);
     if (!isObservable(result)) {
       // A plain value (what `transformToObservable` would wrap in `of()`): one final reply.
       try {
@@ -283,7 +281,7 @@ export class MessageDispatcher {
         settled: () => entry.group.options.ack === 'manual' && ticket.settled,
         retrying: (err, n, delay) => {
           this.host.logger.warn?.(
-            `${where()} failed (attempt ${n} of ${policy.attempts}): ${describe(err)}; retrying in ${delay} ms`,
+            `${where()} failed (attempt ${n} of ${policy.attempts}): ${describeError(err)}; retrying in ${delay} ms`,
           );
           this.host.retrying?.(entry.route.pattern, n, delay, err);
         },
@@ -318,9 +316,9 @@ export class MessageDispatcher {
     outcome.errors.push(error);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : failure.final ? ' (not retryable)' : '';
     this.host.logger.error(
-      `@EventPattern('${entry.route.pattern}') failed on '${printable(message.topic)}'${tries}: ${describe(error)}`,
+      `@EventPattern('${entry.route.pattern}') failed on '${printable(message.topic)}'${tries}: ${describeError(error)}`,
     );
-    await this.deadLetter(message, { ...failure, error: describe(error), pattern: entry.route.pattern });
+    await this.deadLetter(message, { ...failure, error: describeError(error), pattern: entry.route.pattern });
   }
 
   private async rejectUndecodable(
@@ -330,7 +328,7 @@ export class MessageDispatcher {
     err: unknown,
     ticket: AckTicket,
   ) {
-    this.host.logger.error(`Message on '${printable(message.topic)}' could not be decoded: ${describe(err)}`);
+    this.host.logger.error(`Message on '${printable(message.topic)}' could not be decoded: ${describeError(err)}`);
     let responseTopic = message.properties?.responseTopic;
     if (
       rpc &&
@@ -345,11 +343,11 @@ export class MessageDispatcher {
         topic: responseTopic,
         correlationData: message.properties.correlationData,
       };
-      await this.publishReply(reply, message, { kind: 'error', err: { status: 'error', message: describe(err) } });
+      await this.publishReply(reply, message, { kind: 'error', err: { status: 'error', message: describeError(err) } });
     }
     if (events.length > 0 || !rpc || responseTopic === undefined) {
       const now = Date.now();
-      await this.deadLetter(message, { error: describe(err), attempts: 0, firstFailure: now, lastFailure: now });
+      await this.deadLetter(message, { error: describeError(err), attempts: 0, firstFailure: now, lastFailure: now });
     }
   }
 
@@ -361,7 +359,7 @@ export class MessageDispatcher {
     try {
       await client.publish(topic, payload, { qos: message.qos, properties });
     } catch (e) {
-      this.host.logger.error(`Dead-lettering '${printable(message.topic)}' to '${topic}' failed: ${describe(e)}`);
+      this.host.logger.error(`Dead-lettering '${printable(message.topic)}' to '${topic}' failed: ${describeError(e)}`);
     }
   }
 

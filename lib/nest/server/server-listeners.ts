@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { ClientEvents, MqttDriverClient, MqttMessage } from '../../driver/index.js';
-import { describe } from './dispatcher.js';
+import { describeError } from '../describe-error.js';
 
 /** Emitted once per received message after its handlers settled and its replies and acks were sent. */
 export interface MessageHandledEvent {
@@ -54,7 +54,7 @@ export class ServerListeners {
       try {
         listener(event);
       } catch (err) {
-        this.logger().error(`A 'message:handled' listener threw: ${describe(err)}`);
+        this.logger().error(`A 'message:handled' listener threw: ${describeError(err)}`);
       }
     }
   }

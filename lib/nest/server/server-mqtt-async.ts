@@ -11,6 +11,7 @@ import * as driver from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { printable } from '../../driver/printable.js';
 import { redactUrl } from '../../driver/transport/url.js';
+import { describeError } from '../describe-error.js';
 import { DriverLink } from '../driver-link.js';
 import {
   connectFailure,
@@ -29,7 +30,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import { AckSequencer, type AckTicket } from './ack-sequencer.js';
 import { ackWatch } from './ack-watch.js';
 import { checkDeadLetterTopic } from './dead-letter.js';
-import { describe, MessageDispatcher } from './dispatcher.js';
+import { MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
 import { MessageSlot } from './retry.js';
 import {
@@ -91,7 +92,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       status: (status) => this._status$.next(status),
       error: (err) => {
         this.lastError = err;
-        this.logger.error(`MQTT client error: ${describe(err)}`);
+        this.logger.error(`MQTT client error: ${describeError(err)}`);
       },
       gaveUp: () => this.stoppedByBroker(),
       closing: () => this.closing !== undefined,
@@ -118,7 +119,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   private telemetry: Telemetry | undefined;
   /** Replies and dead letters are handed to the driver without holding a handler slot until their PUBACK. */
   private readonly publisher = new HandedOffPublisher((err, topic) =>
-    this.logger.error(`Publish to '${printable(topic)}' failed: ${describe(err)}`),
+    this.logger.error(`Publish to '${printable(topic)}' failed: ${describeError(err)}`),
   );
 
   constructor(readonly options: MqttAsyncServerOptions) {
@@ -241,7 +242,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     this.closeCause = cause;
     this.logger.error(
       `ServerMqttAsync stopped consuming: the connection to ${redactUrl(this.options.url)} is closed for good ` +
-        `(${describe(cause)}). No more messages are handled; restart the service, or leave reconnect.maxAttempts ` +
+        `(${describeError(cause)}). No more messages are handled; restart the service, or leave reconnect.maxAttempts ` +
         'unset to reconnect forever',
     );
     process.exitCode ??= 1;
@@ -280,7 +281,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const iterator = sub[Symbol.asyncIterator]();
     const slots = new Semaphore(group.options.concurrency);
     const sequencer = new AckSequencer(
-      (err) => this.logger.error(`Ack failed: ${describe(err)}`),
+      (err) => this.logger.error(`Ack failed: ${describeError(err)}`),
       ackWatch(group.options, this.options, this.logger),
     );
     try {
@@ -302,7 +303,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     const finish = (error?: unknown, failed = false) => {
       slot.release();
       this.running.delete(work);
-      if (failed) this.logger.error(`Message on '${printable(message.topic)}' failed: ${describe(error)}`);
+      if (failed) this.logger.error(`Message on '${printable(message.topic)}' failed: ${describeError(error)}`);
       else if (this.link.listeners.wantsHandled) this.link.listeners.emitHandled(message, error);
     };
     const dispatch = () => this.dispatcher.dispatch(group, message, ticket, slot);
@@ -351,7 +352,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     }
     const client = this.mqttClient;
     this.subscriptions = [];
-    if (client) await client.disconnect().catch((err) => this.logger.error(`Disconnect failed: ${describe(err)}`));
+    if (client) await client.disconnect().catch((err) => this.logger.error(`Disconnect failed: ${describeError(err)}`));
     this._status$.next('closed');
   }
 

@@ -1,5 +1,6 @@
 import type * as Api from '@opentelemetry/api';
 import type { MqttDriverClient, MqttMessage, PublishOptions, PublishResult } from '../../driver/index.js';
+import { describeError } from '../describe-error.js';
 import { type Fields, fieldsOf, withEnvelopeFields, withUserProperties } from './carrier.js';
 import { type Instruments, instruments } from './metrics.js';
 
@@ -280,7 +281,7 @@ export class Telemetry {
   }
 
   private fail(span: Api.Span, error: unknown): void {
-    const exception = error instanceof Error ? error : new Error(describe(error));
+    const exception = error instanceof Error ? error : new Error(describeError(error));
     span.recordException(exception);
     span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: exception.message });
     span.setAttribute('error.type', errorType(error));
@@ -296,13 +297,4 @@ function isReply(topic: string, props: PublishOptions['properties']): boolean {
 function errorType(error: unknown): string {
   if (error instanceof Error) return error.name || error.constructor.name;
   return '_OTHER';
-}
-
-function describe(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
-  try {
-    return JSON.stringify(error);
-  } catch {
-    return String(error);
-  }
 }
