@@ -4,7 +4,7 @@ import type { MqttAsyncContext } from './context/mqtt-async.context.js';
 
 /** Options shared by `ServerMqttAsync` and `ClientMqttAsync`: the driver's options plus the broker URL. */
 export interface MqttAsyncTransportOptions extends MqttClientOptions {
-  /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883` (later `ws://`, `wss://`). */
+  /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt` or `wss://host/mqtt`. */
   url: string;
   /** Creates the driver client; defaults to the driver's `connect`. The in-memory test broker supplies its own. */
   connector?: Connector;

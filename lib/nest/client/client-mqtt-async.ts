@@ -26,7 +26,7 @@ import {
   type PacketCodecs,
   packetCodecs,
 } from '../serialization/index.js';
-import { nestReplyTopic } from '../server/nest-wire.js';
+import { nestReplyTopic } from '../serialization/nest-wire.js';
 import { ClientTelemetry } from '../telemetry/client-hooks.js';
 import { ConnectionGate, DEFAULT_OFFLINE_QUEUE_SIZE } from './connection-gate.js';
 import { DEFAULT_PUBLISH_TIMEOUT, EventPublisher } from './event-publisher.js';

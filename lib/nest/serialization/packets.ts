@@ -1,7 +1,7 @@
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 import type { MqttMessage } from '../../driver/index.js';
 import { printable } from '../../driver/printable.js';
-import { isNestWireReply, isNestWireRequest } from '../server/nest-wire.js';
+import { isNestWireReply, isNestWireRequest } from './nest-wire.js';
 import { decodePayloadOrThrow, type EncodedPayload, encodePayload, MqttAsyncPayloadError } from './payload.js';
 import { decodeReplyFlags, replyError } from './reply.js';
 

@@ -19,10 +19,10 @@ import {
   packetCodecs,
   type ResponsePacket,
 } from '../serialization/index.js';
+import { nestReplyTopic } from '../serialization/nest-wire.js';
 import { encodeReplyFlags, isOwnReply, type ReplyPacket } from '../serialization/reply.js';
 import type { AckTicket } from './ack-sequencer.js';
 import { type DeadLetterCause, deadLetterOf } from './dead-letter.js';
-import { nestReplyTopic } from './nest-wire.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 import { ReplyPolicy } from './reply-policy.js';
 import { failedOnce, type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';

@@ -1,24 +1,12 @@
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
-import type {
-  ClientStatus,
-  Connector,
-  MqttDriverClient,
-  MqttMessage,
-  PublishResult,
-  Subscription,
-} from '../../driver/index.js';
-import * as driver from '../../driver/index.js';
+import type { ClientStatus, MqttDriverClient, MqttMessage, PublishResult, Subscription } from '../../driver/index.js';
+import { connect as driverConnect, MqttDisconnectedError, MqttSubscribeError } from '../../driver/index.js';
 import { inspectAs } from '../../driver/inspect.js';
 import { printable } from '../../driver/printable.js';
 import { redactUrl } from '../../driver/transport/url.js';
 import { describeError } from '../describe-error.js';
 import { DriverLink } from '../driver-link.js';
-import {
-  connectFailure,
-  MqttAsyncConfigError,
-  MqttAsyncNotConnectedError,
-  MqttAsyncServerClosedError,
-} from '../errors.js';
+import { connectFailure, MqttAsyncNotConnectedError, MqttAsyncServerClosedError } from '../errors.js';
 import { listeningServers } from '../health/listening.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { DEFAULT_CONNECT_ATTEMPTS, resolveReconnect } from '../reconnect.js';
@@ -53,14 +41,6 @@ export type { MessageHandledEvent, MqttAsyncServerEvents } from './server-listen
  */
 export const DEFAULT_SERVER_CONNECT_ATTEMPTS = DEFAULT_CONNECT_ATTEMPTS;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
-
-/** Stand-in until the driver exports `connect`; then the default connector. */
-function defaultConnector(): Connector {
-  const connect = (driver as unknown as { connect?: Connector }).connect;
-  if (!connect)
-    throw new MqttAsyncConfigError('nest-mqtt-async: the driver connect() is not available; pass options.connector');
-  return connect;
-}
 
 /**
  * A Nest microservice transport strategy on the nest-mqtt-async driver: topic params, most-specific routing,
@@ -202,7 +182,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       this.router.add(pattern, handler, handler.isEventHandler === true, handler.extras, `${kind}('${pattern}')`);
     }
     checkDeadLetterTopic(this.options.deadLetterTopic, this.router);
-    const connector = this.options.connector ?? defaultConnector();
+    const connector = this.options.connector ?? driverConnect;
     this._status$.next('connecting');
     const closed = () => new MqttAsyncServerClosedError();
     this.telemetry = await loadTelemetry(this.options.telemetry, 'server', this.options.deadLetterTopic);
@@ -238,7 +218,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
    * work (a microservice-only app must not exit 0 as if it had finished).
    */
   private stoppedByBroker(): void {
-    const cause = this.lastError ?? new driver.MqttDisconnectedError('the connection closed');
+    const cause = this.lastError ?? new MqttDisconnectedError('the connection closed');
     this.closeCause = cause;
     this.logger.error(
       `ServerMqttAsync stopped consuming: the connection to ${redactUrl(this.options.url)} is closed for good ` +
@@ -259,7 +239,7 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     });
     subscription.granted.forEach((code, i) => {
       if (code >= 0x80) {
-        throw new driver.MqttSubscribeError(
+        throw new MqttSubscribeError(
           `The broker refused the subscription '${filters[i]}' (reason code 0x${code.toString(16)}); check its ACL and shared-subscription support`,
           subscription.granted,
         );

@@ -1,5 +1,5 @@
 import type { MqttMessage, PublishOptions, UserProperty } from '../../driver/index.js';
-import { ENVELOPE_TRACE_KEYS } from '../server/nest-wire.js';
+import { ENVELOPE_TRACE_KEYS } from '../serialization/nest-wire.js';
 
 /**
  * Where trace context travels in a message: the propagator's fields (W3C `traceparent`, `tracestate`, ...) as

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MqttMessage, PublishProperties } from '../../../lib/driver/index.js';
-import { decodePayload, encodePayload, MqttAsyncPayloadError } from '../../../lib/nest/server/payload.js';
+import {
+  decodePayloadOrThrow as decodePayload,
+  encodePayload,
+  MqttAsyncPayloadError,
+} from '../../../lib/nest/serialization/payload.js';
 
 const msg = (payload: Buffer | string, properties: PublishProperties = {}): MqttMessage => ({
   topic: 't',
