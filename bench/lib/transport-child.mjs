@@ -59,7 +59,12 @@ const handlers = {
     setup: async () => {
       if (kind === 'events') side = await eventsSetup(url, contender);
     },
-    measure: ({ n, round }) => (kind === 'drain' ? drainRound(url, contender, round, n) : side.round(n)),
+    measure: async ({ n, round }) => {
+      await profiler.start();
+      const result = await (kind === 'drain' ? drainRound(url, contender, round, n) : side.round(n));
+      await profiler.stop(profileName);
+      return result;
+    },
     stop: () => side?.stop(),
   },
 }[role];
