@@ -7,16 +7,9 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, MqttError, type MqttMessage } from '../../lib/driver/index.js';
 import { requireBinary } from '../support/binaries.mjs';
 import { describeMosquitto } from '../support/mosquitto.js';
+import { freePort } from '../support/ports.js';
 
 const d = describeMosquitto;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 d('driver client smoke (mosquitto)', () => {
   let broker: ChildProcess;

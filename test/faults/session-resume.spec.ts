@@ -15,18 +15,9 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, type MqttClient, type QoS } from '../../lib/driver/index.js';
 import { requireBinary } from '../support/binaries.mjs';
 import { describeMosquitto } from '../support/mosquitto.js';
+import { freePort } from '../support/ports.js';
 
 const suite = describeMosquitto;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

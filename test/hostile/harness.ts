@@ -8,6 +8,7 @@ import {
   type MqttClientOptions,
   MqttProtocolError,
 } from '../../lib/driver/index.js';
+import { eventually } from '../support/eventually.js';
 import type { FakeBroker, FakeConnection } from '../support/fake-broker.js';
 import { settlesWithin } from '../support/messages.js';
 
@@ -66,9 +67,7 @@ export async function expectProtocolClose(w: Watched, reasonCode: number): Promi
   expect(w.client.status).toBe('closed');
 }
 
-async function until(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((r) => setTimeout(r, 10));
-}
+const until = (predicate: () => boolean) => eventually(predicate, 'the hostile broker', 10_000);
 
 /** Encodes an MQTT variable byte integer. */
 export function varint(n: number): number[] {

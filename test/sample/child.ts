@@ -1,5 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { eventually as until } from '../support/eventually.js';
+
+export { until };
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters.
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -80,13 +83,4 @@ export function run(
       resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
     });
   });
-}
-
-/** Resolves once `probe()` holds; rejects with `what` after `timeoutMs`. */
-export async function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type MqttDriverClient, type MqttMessage, type Subscription } from '../../lib/driver/index.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../sample/broker/embedded-broker.js';
 import { FrameSplitter } from '../../sample/broker/frames.js';
+import { eventually } from '../support/eventually.js';
 
 async function drain(sub: Subscription, into: string[]): Promise<void> {
   for await (const m of sub as AsyncIterable<MqttMessage>) {
@@ -11,9 +12,7 @@ async function drain(sub: Subscription, into: string[]): Promise<void> {
   }
 }
 
-async function until(probe: () => boolean): Promise<void> {
-  while (!probe()) await new Promise((r) => setTimeout(r, 10));
-}
+const until = (predicate: () => boolean) => eventually(predicate, 'the embedded broker', 10_000);
 
 describe('FrameSplitter', () => {
   it('gives whole packets whatever the chunking, including multi-byte remaining lengths', () => {

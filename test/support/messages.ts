@@ -1,4 +1,5 @@
 import type { ClientEvents, MqttDriverClient, MqttMessage, Subscription } from '../../lib/driver/index.js';
+import { eventually } from './eventually.js';
 
 /**
  * Reads `count` messages from a subscription. Rejects when they have not all arrived after `guardMs` — a guard
@@ -56,13 +57,9 @@ export async function settlesWithin<T>(promise: Promise<T>, guardMs: number, wha
   }
 }
 
-/** Waits until `predicate()` holds, polling; rejects after `guardMs`. */
-export async function until(predicate: () => boolean, guardMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + guardMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits until `predicate()` holds; rejects after `guardMs` (the shared `eventually`, this file's argument order). */
+export function until(predicate: () => boolean, guardMs: number, what: string): Promise<void> {
+  return eventually(predicate, what, guardMs, 20);
 }
 
 /** Resolves with the arguments of the next `event` of a driver client (the interface has on/off only). */

@@ -1,3 +1,4 @@
+import { eventually } from './eventually.js';
 /** How a promise settled, and after how many ms. */
 export interface Settled<T> {
   value?: T;
@@ -26,11 +27,7 @@ export function settleWithin<T>(promise: Promise<T>, hangMs: number, what: strin
   });
 }
 
-/** Waits until `condition()` holds, polling every 10 ms; throws after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `condition()` holds; throws after `timeoutMs` (the shared `eventually`, this file's argument order). */
+export function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return eventually(condition, what, timeoutMs, 10);
 }

@@ -10,6 +10,7 @@ import { Connection, type ConnectionListener } from '../../../lib/driver/connect
 import { MqttConnectError, MqttProtocolError } from '../../../lib/driver/errors.js';
 import { resolveClientOptions } from '../../../lib/driver/options.js';
 import type { MqttClientOptions, MqttTransportStream } from '../../../lib/driver/types.js';
+import { eventually } from '../../support/eventually.js';
 import { FakeClock } from './fake-clock.js';
 
 /** One side of an in-memory link: what the client writes is decoded into `received`. */
@@ -40,14 +41,8 @@ class MemoryStream extends EventEmitter implements MqttTransportStream {
   }
 }
 
-/** Waits (bounded) until `predicate` holds. */
-async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Polls without a timer interval: these tests run on fake connections that settle within a few ticks. */
+const until = (predicate: () => boolean, timeoutMs = 2000) => eventually(predicate, 'the condition', timeoutMs, 0);
 
 /** `then` runs after a report was recorded (e.g. to act as the client would). */
 function setup(options: MqttClientOptions = {}, then: Partial<ConnectionListener> = {}, clock?: FakeClock) {

@@ -14,6 +14,7 @@ import { InboundMessage } from '../../../lib/driver/message.js';
 import { Requests } from '../../../lib/driver/request.js';
 import { MessageSubscription } from '../../../lib/driver/subscription.js';
 import type { ClientStatus, PublishOptions, SubscribeOptions } from '../../../lib/driver/types.js';
+import { eventually } from '../../support/eventually.js';
 
 interface Published {
   topic: string;
@@ -59,14 +60,8 @@ class FakeClient {
   }
 }
 
-/** Waits (bounded) until `predicate` holds, letting the request's promise chain run. */
-async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Polls without a timer interval: these tests run on fake connections that settle within a few ticks. */
+const until = (predicate: () => boolean, timeoutMs = 2000) => eventually(predicate, 'the condition', timeoutMs, 0);
 
 describe('Requests (no network)', () => {
   it('MQTT 5: subscribes once to <prefix>/responses, publishes with Response Topic and Correlation Data', async () => {

@@ -2,7 +2,10 @@ import type { INestApplication } from '@nestjs/common';
 import { type ClientProvider, type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { ClientMqttAsync, type MqttAsyncServerOptions, ServerMqttAsync } from '../../../lib/nest/index.js';
 import { MqttAsyncTestBroker } from '../../../lib/testing/index.js';
+import { eventually as until } from '../../support/eventually.js';
 import { hasMosquitto, startMosquitto } from '../../support/mosquitto.js';
+
+export { until };
 
 /**
  * What the upstream specs configure on the built-in transport, in its own words (`subscribeOptions.qos`), so each
@@ -167,13 +170,4 @@ export async function httpOf(
     });
     return { status: res.status, body: await res.text() };
   };
-}
-
-/** Waits until `check()` is true, failing with `what` after `ms` (no fixed sleeps). */
-export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

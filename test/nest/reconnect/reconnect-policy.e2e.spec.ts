@@ -14,8 +14,12 @@ import {
   ServerMqttAsync,
 } from '../../../lib/nest/index.js';
 import { resolveReconnect } from '../../../lib/nest/reconnect.js';
+import { eventually } from '../../support/eventually.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { freePort } from '../../support/ports.js';
+
+/** This file's deadline: 10_000 ms unless a call says otherwise. */
+const until = (predicate: () => boolean, what: string | (() => string), ms = 10_000) => eventually(predicate, what, ms);
 
 @Controller()
 class EchoController {
@@ -32,14 +36,6 @@ class Errors implements LoggerService {
   warn() {}
   error(message: unknown) {
     this.lines.push(String(message));
-  }
-}
-
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

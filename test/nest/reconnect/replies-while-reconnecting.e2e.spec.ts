@@ -9,7 +9,11 @@ import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { connect, type MqttDriverClient, type MqttMessage } from '../../../lib/driver/index.js';
 import { ServerMqttAsync } from '../../../lib/nest/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
+
+/** This file's deadline: 15_000 ms unless a call says otherwise. */
+const until = (predicate: () => boolean, what: string | (() => string), ms = 15_000) => eventually(predicate, what, ms);
 
 /** Handlers wait here until the server's link is down. */
 let linkDown: () => void = () => {};
@@ -29,14 +33,6 @@ class SlowController {
   async fail(@Payload() _event: unknown) {
     await gate;
     throw new Error('failed while the broker was away');
-  }
-}
-
-async function until(predicate: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

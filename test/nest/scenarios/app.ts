@@ -5,7 +5,10 @@ import { IsIn, IsString } from 'class-validator';
 import { interval, map, take } from 'rxjs';
 import type { MessageHandledEvent, MqttAsyncServerOptions, ServerMqttAsync } from '../../../lib/nest/index.js';
 import { type MqttAsyncContext, MqttAsyncExceptionFilter, TopicParam } from '../../../lib/nest/index.js';
+import { eventually } from '../../support/eventually.js';
 import type { World } from './world.js';
+
+export { eventually };
 
 export class CommandDto {
   @IsString()
@@ -217,13 +220,4 @@ export async function startApp(
   app.useGlobalFilters(new MqttAsyncExceptionFilter());
   await app.listen();
   return { app, server, handled };
-}
-
-/** Resolves once `ready()` holds, checking after every event-loop turn; fails after `timeout` ms. */
-export async function eventually(ready: () => boolean, what: string, timeout = 5000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeout} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }

@@ -5,6 +5,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import type { MqttAsyncContext } from '../../../lib/nest/index.js';
 import { MqttAsyncTestBroker } from '../../../lib/testing/index.js';
+import { eventually as until } from '../../support/eventually.js';
 
 @Controller()
 class StuckController {
@@ -27,14 +28,6 @@ class Warnings implements LoggerService {
   error() {}
   warn(message: unknown) {
     this.lines.push(String(message));
-  }
-}
-
-async function until(predicate: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

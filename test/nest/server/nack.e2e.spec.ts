@@ -7,9 +7,13 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { TransportFactory } from '../../../lib/driver/index.js';
 import type { MqttAsyncServerOptions } from '../../../lib/nest/index.js';
 import { MqttAsyncContext } from '../../../lib/nest/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { outsideClient, type StartedApp, startApp } from './helpers.js';
 import { serverAcks } from './support/connector.js';
+
+/** This file's deadline: 10_000 ms unless a call says otherwise. */
+const until = (predicate: () => boolean, what: string | (() => string), ms = 10_000) => eventually(predicate, what, ms);
 
 interface Job {
   n: number;
@@ -77,14 +81,6 @@ function pubackFor(topic: string, payload: string): number | undefined {
     (p): p is mqttPacket.IPubackPacket => p.cmd === 'puback' && p.messageId === publish.messageId,
   );
   return puback ? (puback.reasonCode ?? 0) : undefined;
-}
-
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describeMosquitto('ctx.nack(code) on mosquitto (MQTT 5, QoS 1, ack: manual, persistent session)', () => {

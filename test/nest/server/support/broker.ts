@@ -4,20 +4,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../../../support/binaries.mjs';
+import { freePort } from '../../../support/ports.js';
 
 export { hasMosquitto } from '../../../support/binaries.mjs';
-
-/** A free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -15,6 +15,11 @@ import { IsInt } from 'class-validator';
 import type { Observable } from 'rxjs';
 import type { Connector, MqttDriverClient, MqttMessage, Subscription } from '../../../../lib/driver/index.js';
 import { type HandlerAckMode, MqttAsyncContext, MqttAsyncExceptionFilter } from '../../../../lib/nest/index.js';
+import { eventually } from '../../../support/eventually.js';
+
+/** This file's deadline: 10_000 ms unless a call says otherwise. */
+export const until = (predicate: () => boolean, what: string | (() => string), ms = 10_000) =>
+  eventually(predicate, what, ms);
 
 /**
  * The failure kinds of "every delivered message is settled" (issue 11): each makes one message fail before, in or
@@ -171,12 +176,4 @@ export function recordingConnector(inner: Connector): Connector {
 export function expectedBadCode(mode: HandlerAckMode, kind: FailureKind, protocolVersion: 4 | 5): number {
   if (protocolVersion === 4 || mode === 'auto' || kind === 'unrouted') return 0;
   return kind === 'decode' ? 0x99 : 0x80;
-}
-
-export async function until(predicate: () => boolean, what: string | (() => string), ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
