@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { Reauthentication } from './auth.js';
+import { ClientEventSource } from './client-events.js';
 import { encodePacket } from './codec/index.js';
 import type { ConnackProperties, Packet, ProtocolVersion, PublishPacket, QoS } from './codec/packets.js';
 import { Connection } from './connection.js';
@@ -17,7 +17,6 @@ import { Outbound } from './session/outbound.js';
 import { validateTopicName } from './topic.js';
 import { redactUrl } from './transport/url.js';
 import type {
-  ClientEvents,
   ClientStatus,
   DisconnectedEvent,
   DisconnectOptions,
@@ -39,12 +38,11 @@ const V4_IN_FLIGHT = 20;
  * The MQTT 5 / 3.1.1 driver client returned by `connect()`. Every publish settles: on a reconnect pending
  * QoS 1/2 publishes are resent; when the client closes they reject with `MqttDisconnectedError`.
  */
-export class MqttClient implements MqttDriverClient {
+export class MqttClient extends ClientEventSource implements MqttDriverClient {
   readonly protocolVersion: ProtocolVersion;
   clientId: string;
   serverProperties: ConnackProperties | undefined;
   private currentStatus: ClientStatus = 'connecting';
-  private readonly events = new EventEmitter();
   /** @internal */
   readonly outbound: Outbound;
   /** @internal */
@@ -61,6 +59,7 @@ export class MqttClient implements MqttDriverClient {
     readonly url: URL,
     readonly options: MqttClientOptions,
   ) {
+    super();
     this.settings = resolveClientOptions(options);
     this.protocolVersion = this.settings.protocolVersion;
     this.clientId = options.clientId ?? '';
@@ -122,22 +121,6 @@ export class MqttClient implements MqttDriverClient {
     if (this.currentStatus === status) return;
     this.currentStatus = status;
     this.emit('status', status);
-  }
-
-  /** @internal Emits an event; an 'error' with no listener is dropped instead of crashing the process. */
-  emit<E extends keyof ClientEvents>(event: E, ...args: ClientEvents[E]): void {
-    if (event === 'error' && this.events.listenerCount('error') === 0) return;
-    this.events.emit(event, ...args);
-  }
-
-  on<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
-    this.events.on(event, listener as (...a: unknown[]) => void);
-    return this;
-  }
-
-  off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
-    this.events.off(event, listener as (...a: unknown[]) => void);
-    return this;
   }
 
   /** @internal Writes a packet when connected; returns false when offline. */

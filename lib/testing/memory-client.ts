@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { ClientEventSource } from '../driver/client-events.js';
 import {
   type ClientEvents,
   type ClientStatus,
@@ -46,13 +46,12 @@ const NO_MATCHING_SUBSCRIBERS = 0x10;
  * rules: topics and filters validated the same way, MQTT 5 properties dropped on 3.1.1, request/response by the
  * driver's own `Requests`, typed errors, every promise settles on `disconnect()`.
  */
-export class MemoryClient implements MqttDriverClient {
+export class MemoryClient extends ClientEventSource implements MqttDriverClient {
   readonly protocolVersion: 4 | 5;
   readonly clientId: string;
   readonly serverProperties: ConnackProperties | undefined;
   readonly tracked: boolean;
   private currentStatus: ClientStatus = 'connected';
-  private readonly events = new EventEmitter();
   private readonly subscriptions = new Set<MemorySubscription>();
   /** Messages for the session that no Subscription of this client matches yet (resumed sessions). */
   private readonly unrouted: MemoryMessage[] = [];
@@ -66,6 +65,7 @@ export class MemoryClient implements MqttDriverClient {
     readonly options: MemoryConnectOptions,
     connack: ConnackInfo,
   ) {
+    super();
     this.protocolVersion = session.protocolVersion;
     this.clientId = connack.reportedClientId;
     this.tracked = options.track === true;
@@ -81,21 +81,6 @@ export class MemoryClient implements MqttDriverClient {
 
   get status(): ClientStatus {
     return this.currentStatus;
-  }
-
-  on<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
-    this.events.on(event, listener as (...a: unknown[]) => void);
-    return this;
-  }
-
-  off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this {
-    this.events.off(event, listener as (...a: unknown[]) => void);
-    return this;
-  }
-
-  private emit<E extends keyof ClientEvents>(event: E, ...args: ClientEvents[E]): void {
-    if (event === 'error' && this.events.listenerCount('error') === 0) return;
-    this.events.emit(event, ...args);
   }
 
   /** @internal Reports a dropped message, as the driver's `error` event does. */
