@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { encodePacket, PacketDecoder, type ProtocolVersion } from '../../lib/driver/codec/index.js';
-import { MqttProtocolError } from '../../lib/driver/index.js';
+import { encodePacket, PacketDecoder, type ProtocolVersion } from '../../../lib/driver/codec/index.js';
+import { MqttProtocolError } from '../../../lib/driver/index.js';
 
 /** Feeds bytes and returns the MqttProtocolError's reason code (fails if anything else happens). */
 function rejectCode(bytes: number[], version: ProtocolVersion = 5, maximumPacketSize?: number): number {

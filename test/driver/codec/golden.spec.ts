@@ -3,8 +3,8 @@
  * Each vector is asserted both ways: encodePacket(obj) === bytes and decode(bytes) deep-equals obj.
  */
 import { describe, expect, it } from '@jest/globals';
-import { encodePacket, PacketDecoder } from '../../lib/driver/codec/index.js';
-import type { Packet, ProtocolVersion } from '../../lib/driver/codec/packets.js';
+import { encodePacket, PacketDecoder } from '../../../lib/driver/codec/index.js';
+import type { Packet, ProtocolVersion } from '../../../lib/driver/codec/packets.js';
 
 /** Hex with `#` comments to end of line; whitespace ignored. */
 function hex(text: string): Buffer {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { encodePacket, type Packet, PacketDecoder, type ProtocolVersion } from '../../lib/driver/codec/index.js';
+import { encodePacket, type Packet, PacketDecoder, type ProtocolVersion } from '../../../lib/driver/codec/index.js';
 
 function decodeAll(bytes: Buffer, v: ProtocolVersion, chunk = bytes.length): Packet[] {
   const d = new PacketDecoder({ protocolVersion: v });

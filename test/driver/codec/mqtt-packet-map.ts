@@ -4,7 +4,7 @@
  * Lossless only for what mqtt-packet can represent: user property names must be unique (mqtt-packet collapses
  * repeated names into arrays and loses interleaving order).
  */
-import type { Packet, ProtocolVersion, UserProperty } from '../../lib/driver/codec/packets.js';
+import type { Packet, ProtocolVersion, UserProperty } from '../../../lib/driver/codec/packets.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: mqtt-packet's objects are loosely typed
 type Any = any;

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { type BrowserContext, chromium } from 'playwright-core';
-import { AsyncApiModule, createAsyncApiDocument } from '../../lib/nest/index.js';
-import { AppModule } from '../../sample/app.module.js';
-import { binary } from '../support/binaries.mjs';
-import { describeIf } from '../support/mosquitto.js';
+import { AsyncApiModule, createAsyncApiDocument } from '../../../lib/nest/index.js';
+import { AppModule } from '../../../sample/app.module.js';
+import { binary } from '../../support/binaries.mjs';
+import { describeIf } from '../../support/mosquitto.js';
 
 const CHROMIUM = binary('chromium');
 

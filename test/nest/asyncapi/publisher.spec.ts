@@ -13,8 +13,8 @@ import {
   MqttAsyncPublisher,
   MqttAsyncPublisherModule,
   MqttAsyncPublishes,
-} from '../../lib/nest/index.js';
-import { MqttAsyncTestBroker } from '../../lib/testing/index.js';
+} from '../../../lib/nest/index.js';
+import { MqttAsyncTestBroker } from '../../../lib/testing/index.js';
 import { asyncApi3Validator } from './validate.js';
 
 @Injectable()

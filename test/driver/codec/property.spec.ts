@@ -1,9 +1,9 @@
 /** Property-based tests of the codec: round trips, chunking invariance, and error typing on hostile input. */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { encodePacket, PacketDecoder } from '../../lib/driver/codec/index.js';
-import type { Packet, ProtocolVersion } from '../../lib/driver/codec/packets.js';
-import { MqttProtocolError } from '../../lib/driver/errors.js';
+import { encodePacket, PacketDecoder } from '../../../lib/driver/codec/index.js';
+import type { Packet, ProtocolVersion } from '../../../lib/driver/codec/packets.js';
+import { MqttProtocolError } from '../../../lib/driver/errors.js';
 import { anyPacket } from './arbitraries.js';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];

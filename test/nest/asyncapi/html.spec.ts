@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type AsyncApiDocument, renderAsyncApiHtml } from '../../lib/nest/index.js';
+import { type AsyncApiDocument, renderAsyncApiHtml } from '../../../lib/nest/index.js';
 
 describe('renderAsyncApiHtml', () => {
   const doc: AsyncApiDocument = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { encodePacket, PacketDecoder, type ProtocolVersion } from '../../lib/driver/codec/index.js';
-import { MqttError, MqttProtocolError } from '../../lib/driver/errors.js';
+import { encodePacket, PacketDecoder, type ProtocolVersion } from '../../../lib/driver/codec/index.js';
+import { MqttError, MqttProtocolError } from '../../../lib/driver/errors.js';
 
 const MALFORMED = 0x81;
 const PROTOCOL = 0x82;

@@ -3,7 +3,7 @@
  * (see the brief's decoder conventions), so `decode(encode(p))` must deep-equal `p`.
  */
 import fc from 'fast-check';
-import type { Packet, ProtocolVersion, QoS, UserProperty } from '../../lib/driver/codec/packets.js';
+import type { Packet, ProtocolVersion, QoS, UserProperty } from '../../../lib/driver/codec/packets.js';
 
 /** Valid UTF-8 text without U+0000 (lone surrogates are impossible with unit 'binary'). */
 export const mqttString = (maxLength = 12): fc.Arbitrary<string> =>

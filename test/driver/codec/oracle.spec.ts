@@ -5,8 +5,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
-import { encodePacket, PacketDecoder } from '../../lib/driver/codec/index.js';
-import type { Packet, ProtocolVersion } from '../../lib/driver/codec/packets.js';
+import { encodePacket, PacketDecoder } from '../../../lib/driver/codec/index.js';
+import type { Packet, ProtocolVersion } from '../../../lib/driver/codec/packets.js';
 import { anyPacket } from './arbitraries.js';
 import { fromMqttPacket, toMqttPacket } from './mqtt-packet-map.js';
 

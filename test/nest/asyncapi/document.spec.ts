@@ -13,8 +13,8 @@ import {
   ClientMqttAsync,
   createAsyncApiDocument,
   ServerMqttAsync,
-} from '../../lib/nest/index.js';
-import { AppModule } from '../../sample/app.module.js';
+} from '../../../lib/nest/index.js';
+import { AppModule } from '../../../sample/app.module.js';
 import { asyncApi3Validator } from './validate.js';
 
 class Position {
