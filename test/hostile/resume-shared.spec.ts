@@ -36,7 +36,8 @@ describe('fake broker: resumed session', () => {
     expect(again.subscriptions.map((s) => s.topicFilter)).toEqual(['$share/g/jobs/#']);
     const original = originals.find((p) => p.subscriptions.some((s) => s.topicFilter === '$share/g/jobs/#'));
     expect(again.properties?.subscriptionIdentifier).toBe(original?.properties?.subscriptionIdentifier);
-    await new Promise((r) => setTimeout(r, 100));
+    // Sentinel: a publish after the re-SUBSCRIBE; once the broker has it, a second SUBSCRIBE would have come first.
+    await client.publish('sentinel', 'x', { qos: 1 });
     expect(second.received.filter((p) => p.type === 'subscribe')).toHaveLength(1);
     await client.disconnect();
   });

@@ -3,7 +3,6 @@ import { startAedes } from '../../support/aedes.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { endMqttJs, mosquittoPub, mosquittoSub, mqttJsClient } from '../../support/peers.js';
-import { sleep } from '../../support/ports.js';
 
 describeMosquitto('test harness: mosquitto, proxy, peers', () => {
   let broker: MosquittoHandle;
@@ -13,10 +12,11 @@ describeMosquitto('test harness: mosquitto, proxy, peers', () => {
   afterAll(() => broker.stop());
 
   it('mosquitto_sub receives what mosquitto_pub sends', async () => {
-    const sub = mosquittoSub(broker.url, 'h/t', 1, ['-V', 'mqttv5']);
-    await sleep(300);
-    await mosquittoPub(broker.url, 'h/t', 'hello', ['-V', 'mqttv5']);
-    expect((await sub).stdout.trim()).toBe('hello');
+    // Retained, so mosquitto_sub gets it whenever its SUBSCRIBE lands (no sleep to let it start first).
+    await mosquittoPub(broker.url, 'h/t', 'hello', ['-V', 'mqttv5', '-r']);
+    const sub = await mosquittoSub(broker.url, 'h/t', 1, ['-V', 'mqttv5']);
+    await mosquittoPub(broker.url, 'h/t', '', ['-V', 'mqttv5', '-r', '-n']);
+    expect(sub.stdout.trim()).toBe('hello');
   });
 
   it('restart keeps the port and the queued messages of a persistent session', async () => {

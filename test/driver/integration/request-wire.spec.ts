@@ -268,8 +268,9 @@ describe('a request made while the client is reconnecting (default QoS 0)', () =
       await conn2.handshake();
       conn2.autoRespond();
       await client.publish('sync', 'x', { qos: 1 });
-      await until(() => conn2.received.some((p) => p.type === 'puback' || p.type === 'publish'), 3000, 'the sync');
-      await new Promise((r) => setTimeout(r, 100));
+      // Sentinel: packets arrive in order, so once 'sync' is here a resent request would have arrived before it.
+      const isSync = (p: { type: string }) => p.type === 'publish' && (p as PublishPacket).topic === 'sync';
+      await until(() => conn2.received.some(isSync), 3000, 'the sync');
       expect(conn2.received.filter((p) => p.type === 'publish').map((p) => (p as PublishPacket).topic)).toEqual([
         'sync',
       ]);
