@@ -80,6 +80,13 @@ export class MessageSubscription implements Subscription {
     for (let m = this.queue.shift(); m; m = this.queue.shift()) void m.ack();
   }
 
+  /** @internal The messages queued unread, removed: the in-memory broker settles them when a Subscription ends. */
+  protected takeQueued(): MqttMessage[] {
+    const unread: MqttMessage[] = [];
+    for (let m = this.pending?.shift(); m; m = this.pending?.shift()) unread.push(m);
+    return unread;
+  }
+
   end(): void {
     this.ended = true;
     const readers = this.readers;

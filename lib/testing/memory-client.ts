@@ -146,7 +146,7 @@ export class MemoryClient extends ClientEventSource implements MqttDriverClient 
 
   private unsubscribed(sub: MemorySubscription): void {
     if (!this.subscriptions.delete(sub)) return;
-    for (const m of sub.end()) m.discard();
+    for (const m of sub.drain()) m.discard();
     this.broker.unsubscribe(this, sub);
   }
 
@@ -179,7 +179,7 @@ export class MemoryClient extends ClientEventSource implements MqttDriverClient 
   private close(sessionExpiryInterval: number | undefined, byServer: ClientEvents['disconnect'][0] | undefined) {
     if (this.currentStatus === 'closed') return;
     const unread: MemoryMessage[] = [...this.unrouted.splice(0)];
-    for (const sub of this.subscriptions) unread.push(...sub.end());
+    for (const sub of this.subscriptions) unread.push(...sub.drain());
     this.subscriptions.clear();
     this.broker.detach(this, sessionExpiryInterval, unread);
     this.currentStatus = 'closed';
