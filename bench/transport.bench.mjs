@@ -339,7 +339,7 @@ export function tables(res, v) {
           `RPC ×${CALLERS}, telemetry`,
           'round trips/s',
           'CPU per round trip (client + server)',
-          'cost vs off',
+          'cost vs off (median of per-round ratios)',
           'target',
         ],
         rows.map(([name, r, cost], i) => [
