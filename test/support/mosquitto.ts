@@ -79,6 +79,13 @@ export interface MosquittoOptions {
   dir?: string;
 }
 
+/** What tests that run on several brokers need of one (mosquitto's and aedes' handles both give it). */
+export interface RunningBroker {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
 export interface MosquittoHandle {
   readonly url: string;
   readonly port: number;

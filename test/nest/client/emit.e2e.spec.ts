@@ -3,8 +3,15 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { lastValueFrom } from 'rxjs';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
 import { MqttAsyncRecordBuilder } from '../../../lib/nest/record/index.js';
-import { describeIf } from '../../support/mosquitto.js';
-import { hasMosquitto, type RunningBroker, startAedes, startMosquitto } from '../server/support/broker.js';
+import { startAedes } from '../../support/aedes.js';
+import { describeIf, hasMosquitto, startMosquitto } from '../../support/mosquitto.js';
+
+/** What the cases need of a broker: both test/support launchers give it. */
+interface RunningBroker {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
 import { testConnector } from '../server/support/connector.js';
 
 const cases: Array<{ name: string; protocolVersion: 4 | 5; available: boolean; start: () => Promise<RunningBroker> }> =

@@ -2,14 +2,13 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { firstValueFrom, toArray } from 'rxjs';
 import type { MqttDriverClient } from '../../../lib/driver/index.js';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
-import { describeIf } from '../../support/mosquitto.js';
-import { hasMosquitto, type RunningBroker, startMosquitto } from '../server/support/broker.js';
+import { describeIf, hasMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { testConnector } from '../server/support/connector.js';
 
 const suite = describeIf(hasMosquitto, 'mosquitto');
 
 suite('ClientMqttAsync send() on MQTT 5 against a plain responder', () => {
-  let broker: RunningBroker;
+  let broker: MosquittoHandle;
   let responder: MqttDriverClient;
   let client: ClientMqttAsync;
 

@@ -7,9 +7,9 @@ import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
 import type { TransportFactory } from '../../../lib/driver/index.js';
 import { DEFAULT_SERVER_CONNECT_ATTEMPTS, ServerMqttAsync } from '../../../lib/nest/index.js';
-import { describeIf } from '../../support/mosquitto.js';
+import { describeIf, hasMosquitto, type RunningBroker, startMosquitto } from '../../support/mosquitto.js';
+import { freePort } from '../../support/ports.js';
 import { outsideClient, startApp } from './helpers.js';
-import { freePort, hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 import { serverAcks, testConnector } from './support/connector.js';
 
 const suite = describeIf(hasMosquitto, 'mosquitto');

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
 import { MqttAsyncExceptionFilter, REPLY_ERROR_PROPERTY, REPLY_MORE_PROPERTY } from '../../../lib/nest/index.js';
-import { describeIf } from '../../support/mosquitto.js';
+import { describeIf, hasMosquitto, type RunningBroker, startMosquitto } from '../../support/mosquitto.js';
 import { DevicesController, seen } from './app.fixture.js';
 import { outsideClient, rpc, run, type StartedApp, startApp } from './helpers.js';
-import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 
 const suite = describeIf(hasMosquitto, 'mosquitto');
 

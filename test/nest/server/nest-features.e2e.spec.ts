@@ -14,9 +14,8 @@ import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
 import { firstValueFrom, map, type Observable, skipWhile } from 'rxjs';
 import { MqttAsyncContext, REPLY_ERROR_PROPERTY, ServerMqttAsync } from '../../../lib/nest/index.js';
-import { describeIf } from '../../support/mosquitto.js';
+import { describeIf, hasMosquitto, type RunningBroker, startMosquitto } from '../../support/mosquitto.js';
 import { outsideClient, rpc } from './helpers.js';
-import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 import { testConnector } from './support/connector.js';
 
 const suite = describeIf(hasMosquitto, 'mosquitto');

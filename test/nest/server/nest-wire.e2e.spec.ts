@@ -2,10 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect } from '@jest/globals
 import { ClientMqtt } from '@nestjs/microservices';
 import { firstValueFrom, toArray } from 'rxjs';
 import { MqttAsyncExceptionFilter } from '../../../lib/nest/index.js';
-import { itIf } from '../../support/mosquitto.js';
+import { startAedes } from '../../support/aedes.js';
+import { hasMosquitto, itIf, type RunningBroker, startMosquitto } from '../../support/mosquitto.js';
 import { DevicesController, seen } from './app.fixture.js';
 import { type StartedApp, startApp } from './helpers.js';
-import { hasMosquitto, type RunningBroker, startAedes, startMosquitto } from './support/broker.js';
 
 const brokers: Array<[string, () => Promise<RunningBroker>, boolean, 4 | 5]> = [
   ['mosquitto 3.1.1', startMosquitto, hasMosquitto, 4],

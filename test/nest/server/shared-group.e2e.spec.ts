@@ -3,9 +3,8 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { MqttClient } from 'mqtt';
 import { type MqttAsyncContext, TopicParam } from '../../../lib/nest/index.js';
-import { describeIf } from '../../support/mosquitto.js';
+import { describeIf, hasMosquitto, type RunningBroker, startMosquitto } from '../../support/mosquitto.js';
 import { outsideClient, type StartedApp, startApp } from './helpers.js';
-import { hasMosquitto, type RunningBroker, startMosquitto } from './support/broker.js';
 
 const suite = describeIf(hasMosquitto, 'mosquitto');
 
