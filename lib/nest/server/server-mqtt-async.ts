@@ -17,6 +17,7 @@ import { dispatchTraced } from '../telemetry/server-hooks.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AckSequencer, type AckTicket } from './ack-sequencer.js';
 import { ackWatch } from './ack-watch.js';
+import { consumeLoop } from './consume-loop.js';
 import { checkDeadLetterTopic } from './dead-letter.js';
 import { MessageDispatcher } from './dispatcher.js';
 import { HandedOffPublisher } from './handed-off-publisher.js';
@@ -258,21 +259,15 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
   }
 
   private async consume(group: SubscriptionGroup<MessageHandler>, sub: Subscription, stop: StopSignal) {
-    const iterator = sub[Symbol.asyncIterator]();
     const slots = new Semaphore(group.options.concurrency);
     const sequencer = new AckSequencer(
       (err) => this.logger.error(`Ack failed: ${describeError(err)}`),
       ackWatch(group.options, this.options, this.logger),
     );
     try {
-      // Message first, then a slot: a loop idling on a slot would take the one a retry delay gave back (retry.ts).
-      for (;;) {
-        const next = await stop.race(iterator.next());
-        if (next === 'stop' || next.done) return;
-        // Stopped while waiting for a slot: the message stays unacknowledged, for the broker to redeliver.
-        if (!slots.tryAcquire() && (await stop.race(slots.acquire())) === 'stop') return;
-        this.handle(group, next.value, sequencer.enqueue(next.value), slots);
-      }
+      await consumeLoop(sub[Symbol.asyncIterator](), slots, stop, (message) =>
+        this.handle(group, message, sequencer.enqueue(message), slots),
+      );
     } finally {
       sequencer.dispose();
     }

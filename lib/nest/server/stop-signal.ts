@@ -12,6 +12,15 @@ export class StopSignal {
     return this.stopped;
   }
 
+  /**
+   * Calls `wake` once on `stop()` (a consume loop's one long-lived registration, not one per message); returns
+   * the function that unregisters it.
+   */
+  onStop(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const wake of this.waiters) wake();
