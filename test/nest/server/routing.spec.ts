@@ -173,3 +173,58 @@ describe('subscribeFilters', () => {
     expect(covers('$share/g/a/#', 'a/b')).toBe(false);
   });
 });
+
+describe('router edges (closing surviving mutants, docs/mutation.md)', () => {
+  it('an @EventPattern is never the RPC route, and eventRoutes() gives only events matching the topic', () => {
+    const router = new MqttAsyncRouter<string>();
+    router.add('e/x', 'event', true, undefined, 'event');
+    router.add('e/+', 'rpc', false, {}, 'rpc');
+    router.add('e/y', 'other event', true, {}, 'other event');
+    expect(router.rpcRoute('e/x')?.handler).toBe('rpc');
+    const onlyEvents = new MqttAsyncRouter<string>();
+    onlyEvents.add('e/x', 'event', true, {}, 'event');
+    expect(onlyEvents.rpcRoute('e/x')).toBeUndefined();
+    const [group] = router.groups();
+    expect(router.eventRoutes(group!, 'e/x').map((e) => e.handler)).toEqual(['event']);
+    expect(router.eventRoutes(group!, 'e/z')).toEqual([]);
+  });
+
+  it('of two RPC routes equally specific for a topic, the first registered wins', () => {
+    const router = new MqttAsyncRouter<string>();
+    router.add('a/{id}', 'first', false, {}, 'first');
+    router.add('a/+', 'second', false, {}, 'second');
+    router.add('b/+', 'b', false, {}, 'b');
+    router.add('a/:name', 'third', false, {}, 'third');
+    expect(router.rpcRoute('a/1')?.handler).toBe('first');
+    expect(router.groups()[0]!.filters).toEqual(['a/+', 'b/+']);
+  });
+
+  it('hasRoutes() is false until a handler is added', () => {
+    const router = new MqttAsyncRouter<string>();
+    expect(router.hasRoutes()).toBe(false);
+    router.add('a', 'a', true, {}, 'a');
+    expect(router.hasRoutes()).toBe(true);
+    // A $share pattern without handler options at all (extras undefined) is fine too.
+    expect(router.add('$share/g/z', 'z', true, undefined, 'z').options.shared).toBe('g');
+  });
+
+  it('subscribeFilters() keeps filters nothing else covers, in registration order', () => {
+    const router = new MqttAsyncRouter<string>();
+    for (const p of ['a/b', 'c/d', 'a/+', 'e/f/g']) router.add(p, p, true, {}, p);
+    expect(router.subscribeFilters(router.groups()[0]!)).toEqual(['c/d', 'a/+', 'e/f/g']);
+  });
+
+  it('covers(): wildcards at the first level never cover $-topics; a longer or # level is not covered', () => {
+    expect(covers('+/x', '$SYS/x')).toBe(false);
+    expect(covers('#', '$SYS/x')).toBe(false);
+    expect(covers('$SYS/#', '$SYS/x')).toBe(true);
+    expect(covers('+/x', 'a/x')).toBe(true);
+    expect(covers('#', 'a/x')).toBe(true);
+    expect(covers('a/+', 'a/#')).toBe(false);
+    expect(covers('a/b', 'a/#')).toBe(false);
+    expect(covers('a/b/c', 'a/b')).toBe(false);
+    expect(covers('a/b', 'a/b/c')).toBe(false);
+    expect(covers('a/+', 'a/b/c')).toBe(false);
+    expect(covers('a/b', 'a/b')).toBe(true);
+  });
+});
