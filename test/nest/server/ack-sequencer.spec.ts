@@ -111,3 +111,83 @@ describe('AckSequencer ack watch (ackTimeout / onAckTimeout)', () => {
     expect(reports).toEqual([]);
   });
 });
+
+describe('AckSequencer edges (closing surviving mutants, docs/mutation.md)', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('settled turns true on the first ack/nack; the first outcome wins even before the ack can leave', async () => {
+    const log: string[] = [];
+    const seq = new AckSequencer(() => undefined);
+    const a = seq.enqueue(message('a', log));
+    const b = seq.enqueue(message('b', log));
+    expect(b.settled).toBe(false);
+    void b.nack(0x83);
+    void b.ack();
+    expect(b.settled).toBe(true);
+    await a.ack();
+    await b.sent;
+    expect(log).toEqual(['ack a', 'nack b 131']);
+  });
+
+  it('sent, asked for before the ack could leave, resolves only once it was handed to the driver', async () => {
+    const log: string[] = [];
+    const seq = new AckSequencer(() => undefined);
+    const a = seq.enqueue(message('a', log));
+    const b = seq.enqueue(message('b', log));
+    let bSent = false;
+    const waiting = b.sent.then(() => {
+      bSent = true;
+    });
+    expect(b.sent).toBe(b.sent); // one promise, however often asked
+    void b.ack();
+    // Let every pending reaction run: b's ack is still held behind a.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(bSent).toBe(false);
+    expect(log).toEqual([]);
+    await a.ack();
+    await waiting;
+    expect(bSent).toBe(true);
+    expect(log).toEqual(['ack a', 'ack b']);
+  });
+
+  function watched(action: 'warn' | 'nack') {
+    jest.useFakeTimers();
+    const log: string[] = [];
+    const reports: string[] = [];
+    const seq = new AckSequencer(() => undefined, {
+      timeout: 1000,
+      action,
+      report: (m, age, behind) => reports.push(`${m.topic} ${age} ${behind}`),
+    });
+    return { log, reports, seq };
+  }
+
+  it('a new head is watched from its own receipt, not reported when the old head’s timer fires', async () => {
+    const { log, reports, seq } = watched('warn');
+    const a = seq.enqueue(message('a', log));
+    jest.advanceTimersByTime(900);
+    seq.enqueue(message('b', log));
+    jest.advanceTimersByTime(50);
+    await a.ack();
+    jest.advanceTimersByTime(50); // a's timer fires: b is the head now, 100 ms old
+    expect(reports).toEqual([]);
+    jest.advanceTimersByTime(899);
+    expect(reports).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(reports).toEqual(['b 1000 0']);
+  });
+
+  it("'warn' reports a stuck head once, also when more messages arrive behind it", () => {
+    const { log, reports, seq } = watched('warn');
+    seq.enqueue(message('a', log));
+    jest.advanceTimersByTime(1000);
+    expect(reports).toEqual(['a 1000 0']);
+    void seq.enqueue(message('b', log)).ack();
+    seq.enqueue(message('c', log));
+    jest.advanceTimersByTime(5000);
+    expect(reports).toEqual(['a 1000 0']);
+    expect(seq.pending).toBe(3);
+  });
+});
