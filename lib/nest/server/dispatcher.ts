@@ -5,7 +5,7 @@ import type { MqttDriverClient, MqttMessage, PublishProperties } from '../../dri
 import { printable } from '../../driver/printable.js';
 import { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import { describeError } from '../describe-error.js';
-import type { HandlerAckMode, MqttAsyncServerOptions } from '../options.js';
+import type { MqttAsyncServerOptions } from '../options.js';
 import { extractParams } from '../routing/pattern.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
 import {
@@ -26,43 +26,9 @@ import { type DeadLetterCause, deadLetterOf } from './dead-letter.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 import { ReplyPolicy } from './reply-policy.js';
 import { failedOnce, type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';
+import { type DispatchOutcome, settleAfterHandlers } from './settle.js';
 
 type Entry = RouteEntry<MessageHandler>;
-
-/** What happened to one message on its way through the handlers; decides how the transport settles it. */
-interface DispatchOutcome {
-  errors: unknown[];
-  /** A handler pipeline (guards, interceptors, pipes, the handler, filters) was called for it. */
-  invoked: boolean;
-  /** Its payload could not be decoded (no handler was called). */
-  undecodable: boolean;
-  /** `close()` ended a retry delay: left unacknowledged, for the broker to redeliver. */
-  abandoned?: boolean;
-  /** The concurrency slot the message holds (given back during retry delays). */
-  slot: MessageSlot | undefined;
-}
-
-/** MQTT 5 PUBACK/PUBREC reason code "Payload format invalid". */
-const PAYLOAD_FORMAT_INVALID = 0x99;
-/** MQTT 5 PUBACK/PUBREC reason code "Unspecified error". */
-const UNSPECIFIED_ERROR = 0x80;
-
-/**
- * Settles a message once its handlers are done, so that one message never holds back the acks behind it (acks
- * leave in receive order). `auto` was acknowledged on receipt. `after`: ack, or nack when something failed.
- * `manual`: the handler's own `ctx.ack()` / `ctx.nack()` wins; the transport settles what the handler never
- * settled because it never received it (undecodable → 0x99, no handler → ack) or because it failed
- * (guard, pipe, interceptor, filter or handler error → 0x80). A manual handler that returns without settling
- * keeps the message (an ack that comes later is allowed); `ackTimeout` watches it. 3.1.1 has no reason codes:
- * a nack is a plain PUBACK there, which the broker treats as delivered.
- */
-function settleAfterHandlers(mode: HandlerAckMode, ticket: AckTicket, outcome: DispatchOutcome): void {
-  if (mode === 'auto' || ticket.settled || outcome.abandoned) return;
-  const failed = outcome.errors.length > 0;
-  if (mode === 'manual' && outcome.invoked && !failed) return;
-  if (!failed) void ticket.ack();
-  else void ticket.nack(outcome.undecodable ? PAYLOAD_FORMAT_INVALID : UNSPECIFIED_ERROR);
-}
 
 /** Where an RPC result goes: MQTT 5 Response Topic, Nest's `<topic>/reply`, or nowhere. */
 type ReplyRoute =
