@@ -33,6 +33,7 @@ describe('v5: one PUBLISH handed to two Subscriptions (no subscription identifie
     ['nack(0x87) then ack()', ['nack', 'ack'], 0x87],
     ['ack() then nack(0x87)', ['ack', 'nack'], 0x87],
     ['ack() then ack()', ['ack', 'ack'], 0],
+    ['nack(0x87) then nack(0x83)', ['nack', 'nack83'], 0x87],
   ] as const)('%s: one PUBACK, after both settled, carrying the first refusal', async (_name, order, code) => {
     const w = await connectClient(broker, 5);
     try {
@@ -42,7 +43,8 @@ describe('v5: one PUBLISH handed to two Subscriptions (no subscription identifie
       w.conn.send(publish(4, 1, 'both'));
       const [ma] = await take(a, 1);
       const [mb] = await take(b, 1);
-      const settle = (m: typeof ma, how: 'ack' | 'nack') => (how === 'ack' ? m?.ack() : m?.nack(0x87));
+      const settle = (m: typeof ma, how: 'ack' | 'nack' | 'nack83') =>
+        how === 'ack' ? m?.ack() : m?.nack(how === 'nack' ? 0x87 : 0x83);
       await settle(ma, order[0]);
       // Sentinel: a PUBLISH behind it is acked at once; its PUBACK waits for the held one (receive order).
       const c = await w.client.subscribe('other/#', { qos: 1 });
@@ -63,6 +65,20 @@ describe('v5: one PUBLISH handed to two Subscriptions (no subscription identifie
 });
 
 describe('v5: packet ids reused after a refusal or at another QoS', () => {
+  it('a DUP PUBLISH whose first copy never arrived (nothing held for its id) is delivered', async () => {
+    const w = await connectClient(broker, 5);
+    try {
+      w.conn.autoRespond();
+      const sub = await w.client.subscribe('in/#', { qos: 1 });
+      w.conn.send(publish(21, 1, 'first seen as DUP', true));
+      const [m] = await take(sub, 1, 5000);
+      expect(m?.payload.toString()).toBe('first seen as DUP');
+      expect((await w.conn.next('puback')).packetId).toBe(21);
+    } finally {
+      await w.client.disconnect();
+    }
+  });
+
   it('a QoS 2 message refused with 0x80 does not wait for PUBREL: a new PUBLISH with its id is delivered', async () => {
     const w = await connectClient(broker, 5);
     try {
