@@ -1,4 +1,5 @@
 import type { MqttMessage } from '../../driver/index.js';
+import { MqttAsyncError } from '../errors.js';
 import type { Semaphore } from './semaphore.js';
 import type { StopSignal } from './stop-signal.js';
 
@@ -47,7 +48,10 @@ export function consumeLoop(
       });
     };
     const pump = () => {
-      if (!ended) iterator.next().then(onNext, (err: unknown) => end(err ?? new Error('next() failed')));
+      if (!ended)
+        iterator
+          .next()
+          .then(onNext, (err: unknown) => end(err ?? new MqttAsyncError('the subscription failed without an error')));
     };
     if (stop.isStopped) end();
     else pump();
