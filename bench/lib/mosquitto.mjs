@@ -1,40 +1,13 @@
 /** Starts a private mosquitto on a free loopback port for benchmarks; `stop()` kills it and removes its dir. */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../../test/support/binaries.mjs';
+import { freePort, waitForPort } from './net.mjs';
 
 // The one locator (PATH first; honours HIDE_BROKERS=1), shared with the tests and .ci/run.
 export { hasMosquitto, MOSQUITTO_BIN } from '../../test/support/binaries.mjs';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`mosquitto did not open port ${port}`);
-}
 
 /** `nodelay`: `set_tcp_nodelay true` (Nagle off on the broker's sockets; mosquitto's default is on). */
 export async function startMosquitto({ nodelay = Boolean(process.env.BENCH_MOSQ_NODELAY) } = {}) {

@@ -8,36 +8,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../../test/support/binaries.mjs';
+import { freePort, waitForPort } from '../lib/net.mjs';
 
 // The one locator (PATH first; honours HIDE_BROKERS=1), shared with the tests and .ci/run.
 export { MOSQUITTO_BIN } from '../../test/support/binaries.mjs';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 400; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`mosquitto did not open port ${port}`);
-}
 
 /** mosquitto with persistence; `restart()` stops it with SIGTERM (writes the persistence file) and starts it again. */
 export async function startPersistentMosquitto() {
