@@ -20,6 +20,19 @@ function message(id: string, log: string[]): MqttMessage {
   };
 }
 
+/** A sequencer with a 1 s ack watch on fake timers; `reports` records 'topic age behind' per report. */
+function watched(action: 'warn' | 'nack') {
+  jest.useFakeTimers();
+  const log: string[] = [];
+  const reports: string[] = [];
+  const seq = new AckSequencer(() => undefined, {
+    timeout: 1000,
+    action,
+    report: (m, age, behind) => reports.push(`${m.topic} ${age} ${behind}`),
+  });
+  return { log, reports, seq };
+}
+
 describe('AckSequencer', () => {
   it('releases acks in receive order whatever order handlers finish in, first outcome wins', async () => {
     const log: string[] = [];
@@ -54,18 +67,6 @@ describe('AckSequencer ack watch (ackTimeout / onAckTimeout)', () => {
   afterEach(() => {
     jest.useRealTimers();
   });
-
-  function watched(action: 'warn' | 'nack') {
-    jest.useFakeTimers();
-    const log: string[] = [];
-    const reports: string[] = [];
-    const seq = new AckSequencer(() => undefined, {
-      timeout: 1000,
-      action,
-      report: (m, age, behind) => reports.push(`${m.topic} ${age} ${behind}`),
-    });
-    return { log, reports, seq };
-  }
 
   it("'warn' reports the oldest unsettled message once, with its age and the acks behind it, and keeps waiting", async () => {
     const { log, reports, seq } = watched('warn');
@@ -151,18 +152,6 @@ describe('AckSequencer edges (closing surviving mutants, docs/mutation.md)', () 
     expect(bSent).toBe(true);
     expect(log).toEqual(['ack a', 'ack b']);
   });
-
-  function watched(action: 'warn' | 'nack') {
-    jest.useFakeTimers();
-    const log: string[] = [];
-    const reports: string[] = [];
-    const seq = new AckSequencer(() => undefined, {
-      timeout: 1000,
-      action,
-      report: (m, age, behind) => reports.push(`${m.topic} ${age} ${behind}`),
-    });
-    return { log, reports, seq };
-  }
 
   it('a new head is watched from its own receipt, not reported when the old head’s timer fires', async () => {
     const { log, reports, seq } = watched('warn');
