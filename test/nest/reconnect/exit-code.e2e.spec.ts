@@ -2,12 +2,12 @@
  * A microservice-only app whose reconnect limit runs out must not exit 0 as if it had finished (issue 11: it did,
  * with only an ERROR line, so restart policies that act on failure never noticed). Child process, mosquitto.
  */
-import { execFile, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { compileLibForChild } from '../../support/compiled-lib.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
@@ -17,17 +17,7 @@ describeMosquitto('a microservice-only app whose broker goes away for good (chil
   let libDir: string;
 
   beforeAll(async () => {
-    // The child runs compiled JavaScript: compile lib/ as it is now, inside the project (bare imports resolve).
-    libDir = join(ROOT, '.tmp', `exit-code-${randomUUID()}`);
-    mkdirSync(libDir, { recursive: true });
-    await new Promise<void>((done, fail) =>
-      execFile(
-        join(ROOT, 'node_modules/.bin/tsc'),
-        ['-p', 'tsconfig.build.json', '--outDir', libDir, '--declaration', 'false', '--sourceMap', 'false'],
-        { cwd: ROOT, timeout: 120_000 },
-        (err, stdout) => (err && !stdout.includes('error TS') ? fail(err) : done()),
-      ),
-    );
+    libDir = await compileLibForChild('exit-code');
   }, 150_000);
 
   afterAll(() => {

@@ -1,10 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import mqtt, { type MqttClient } from 'mqtt';
+import { compileLibForChild } from '../../support/compiled-lib.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { outsideClient } from './helpers.js';
 
@@ -88,19 +89,7 @@ describeMosquitto('enableShutdownHooks(): SIGTERM while a handler runs (child pr
   let libDir: string;
 
   beforeAll(async () => {
-    // the child runs compiled JavaScript: compile lib/ as it is now (not a possibly stale dist/), inside the
-    // project so that its bare imports resolve from node_modules
-    libDir = join(ROOT, '.tmp', `shutdown-hooks-${randomUUID()}`);
-    mkdirSync(libDir, { recursive: true });
-    await new Promise<void>((done, fail) =>
-      execFile(
-        join(ROOT, 'node_modules/.bin/tsc'),
-        ['-p', 'tsconfig.build.json', '--outDir', libDir, '--declaration', 'false', '--sourceMap', 'false'],
-        { cwd: ROOT, timeout: 120_000 },
-        // type errors (tsc exits 2 and lists them on stdout) still emit JavaScript; anything else is a failure
-        (err, stdout) => (err && !stdout.includes('error TS') ? fail(err) : done()),
-      ),
-    );
+    libDir = await compileLibForChild('shutdown-hooks');
     broker = await startMosquitto();
     publisher = await outsideClient(broker.url);
   }, 150_000);
