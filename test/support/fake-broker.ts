@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterEach, beforeEach, expect } from '@jest/globals';
 import { encodePacket, type Packet, PacketDecoder, type ProtocolVersion } from '../../lib/driver/codec/index.js';
 import type { ConnackProperties, ConnectPacket } from '../../lib/driver/codec/packets.js';
+import { listenOnLoopback } from './ports.js';
 
 type PacketOf<T extends Packet['type']> = Extract<Packet, { type: T }>;
 
@@ -184,11 +185,7 @@ export async function startFakeBroker(script: FakeScript = () => undefined): Pro
         if (!conn.isClosed) scriptErrors.push(err);
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(server);
   let stopping: Promise<void> | undefined;
   return {
     url: `mqtt://127.0.0.1:${port}`,

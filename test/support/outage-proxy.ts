@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listenOnLoopback } from './ports.js';
 
 /** A TCP proxy in front of `127.0.0.1:targetPort` that can take the "broker" down and bring it back. */
 export interface OutageProxy {
@@ -39,11 +40,7 @@ export async function startOutageProxy(targetPort: number): Promise<OutageProxy>
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(server);
   let stopping: Promise<void> | undefined;
   return {
     url: `mqtt://127.0.0.1:${port}`,

@@ -13,6 +13,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Starts `server` on a free loopback port and resolves with the port (rejects if it cannot listen). */
+export async function listenOnLoopback(server: net.Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
 /** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
