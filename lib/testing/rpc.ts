@@ -69,10 +69,12 @@ async function collect(
 
 /** Publishes the request; when that fails, the reply collection is ended and its outcome ignored. */
 async function send(sub: Subscription, replies: Promise<unknown>, publish: () => Promise<unknown>): Promise<void> {
+  // A reply can overtake the PUBACK (RabbitMQ acknowledges after routing): an error reply then rejects `replies`
+  // while publish() is pending. Observed from here on, that is not an unhandled rejection; the caller still gets it.
+  replies.catch(() => undefined);
   try {
     await publish();
   } catch (err) {
-    replies.catch(() => undefined);
     await sub.unsubscribe().catch(() => undefined);
     throw err;
   }
