@@ -6,7 +6,7 @@
  * date. So every figure in that part of the page comes from a committed script and result file.
  *
  *   node bench/readme-tables.mjs           update docs/benchmarks.md
- *   node bench/readme-tables.mjs --check   exit 1 when its block is stale (used by test/readme/readme.spec.ts)
+ *   node bench/readme-tables.mjs --check   exit 1 when its block is stale (used by test/docs/readme.spec.ts)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 

@@ -125,7 +125,7 @@ describe('README.md and docs/*.md', () => {
 
   describe('runnable examples (marked <!-- readme-test: run -->) against the embedded broker', () => {
     const runnable = tsBlocks.filter((b) => b.directives.includes('run'));
-    const dir = join(ROOT, 'test/readme/.tmp');
+    const dir = join(ROOT, 'test/docs/.tmp');
     let broker: EmbeddedBroker;
     const before = process.env.MQTT_URL;
 
