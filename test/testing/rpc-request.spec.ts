@@ -17,7 +17,7 @@ function slowPubackClient(client: MqttDriverClient, replied: Promise<void>): Mqt
         await replied;
         // Let every queued microtask and an event-loop turn pass, as a network PUBACK would.
         await new Promise((resolve) => setTimeout(resolve, 20));
-        console.log("PUBLISHED"); return result;
+        return result;
       };
     },
   });
@@ -25,7 +25,7 @@ function slowPubackClient(client: MqttDriverClient, replied: Promise<void>): Mqt
 
 describe('rpcRequest() when the reply overtakes the PUBACK', () => {
   it.each(['mqtt5', 'nest'] as const)('rejects with the error reply on the %s wire', async (wire) => {
-    const broker = new MemoryBroker();
+    const broker = new MemoryBroker(5);
     try {
       const responder = broker.connect({ protocolVersion: 5 });
       const requester = broker.connect({ protocolVersion: 5 });
