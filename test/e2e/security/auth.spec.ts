@@ -6,10 +6,10 @@ import {
   MqttConnectError,
   MqttPublishError,
   MqttSubscribeError,
-} from '../../lib/driver/index.js';
-import { startFaultProxy } from '../support/fault-proxy.js';
-import { take } from '../support/messages.js';
-import { describeIf, describeMosquitto } from '../support/mosquitto.js';
+} from '../../../lib/driver/index.js';
+import { startFaultProxy } from '../../support/fault-proxy.js';
+import { take } from '../../support/messages.js';
+import { describeIf, describeMosquitto } from '../../support/mosquitto.js';
 import { type AuthBroker, hasDynsec, startAuthBroker, startDynsecBroker } from './support/auth-broker.js';
 
 const secret = () => `pw-${randomBytes(12).toString('hex')}`;

@@ -1,12 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Packet } from '../../lib/driver/codec/index.js';
+import type { Packet } from '../../../lib/driver/codec/index.js';
 import {
   connect,
   type EnhancedAuthOptions,
   MqttConnectError,
   type MqttDisconnectedError,
-} from '../../lib/driver/index.js';
+} from '../../../lib/driver/index.js';
 import { type ChallengeBroker, METHOD, proof, startChallengeBroker } from './support/challenge-broker.js';
 
 const KEY = `key-${randomBytes(8).toString('hex')}`;

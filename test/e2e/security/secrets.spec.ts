@@ -3,9 +3,9 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { connect, MqttConnectError } from '../../lib/driver/index.js';
-import { ClientMqttAsync, ServerMqttAsync } from '../../lib/nest/index.js';
-import { describeMosquitto } from '../support/mosquitto.js';
+import { connect, MqttConnectError } from '../../../lib/driver/index.js';
+import { ClientMqttAsync, ServerMqttAsync } from '../../../lib/nest/index.js';
+import { describeMosquitto } from '../../support/mosquitto.js';
 import { type AuthBroker, startAuthBroker } from './support/auth-broker.js';
 
 /** Everything anything printed or logged during a test: Nest logger calls, console, stdout/stderr, errors. */

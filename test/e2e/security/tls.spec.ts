@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { connect, type MqttClient, type MqttClientOptions, MqttConnectError } from '../../lib/driver/index.js';
-import { ServerMqttAsync } from '../../lib/nest/index.js';
-import { take } from '../support/messages.js';
-import { describeIf, describeMosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
-import { hasOpenssl, startTlsMosquitto, type TlsMosquitto } from '../support/tls.js';
+import { connect, type MqttClient, type MqttClientOptions, MqttConnectError } from '../../../lib/driver/index.js';
+import { ServerMqttAsync } from '../../../lib/nest/index.js';
+import { take } from '../../support/messages.js';
+import { describeIf, describeMosquitto } from '../../support/mosquitto.js';
+import { freePort } from '../../support/ports.js';
+import { hasOpenssl, startTlsMosquitto, type TlsMosquitto } from '../../support/tls.js';
 
 const describeTls: typeof describe = hasOpenssl ? describeMosquitto : describeIf(false, 'openssl');
 

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import { connect, MqttConnectError } from '../../lib/driver/index.js';
-import { connectErrorFrom, isPermanentTransportError } from '../../lib/driver/transport/index.js';
-import { redactUrl } from '../../lib/driver/transport/url.js';
-import { freePort } from '../support/ports.js';
+import { connect, MqttConnectError } from '../../../lib/driver/index.js';
+import { connectErrorFrom, isPermanentTransportError } from '../../../lib/driver/transport/index.js';
+import { redactUrl } from '../../../lib/driver/transport/url.js';
+import { freePort } from '../../support/ports.js';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 

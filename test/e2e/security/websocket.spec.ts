@@ -8,10 +8,10 @@ import {
   MqttConnectError,
   type QoS,
   type WebSocketConstructor,
-} from '../../lib/driver/index.js';
-import { take } from '../support/messages.js';
-import { describeIf, hasMosquitto, itMosquitto, startMosquitto } from '../support/mosquitto.js';
-import { hasOpenssl, makePki, type TestPki } from '../support/tls.js';
+} from '../../../lib/driver/index.js';
+import { take } from '../../support/messages.js';
+import { describeIf, hasMosquitto, itMosquitto, startMosquitto } from '../../support/mosquitto.js';
+import { hasOpenssl, makePki, type TestPki } from '../../support/tls.js';
 import { startWsBroker, type WsBroker } from './support/ws-broker.js';
 
 /** Which WebSocket `connect()` picks by default in this process: Node's global one, or the `ws` peer. */
@@ -85,7 +85,7 @@ describe(`WebSocket transport over a real ws listener (default implementation he
           '--experimental-websocket',
           '--experimental-vm-modules',
           'node_modules/jest/bin/jest.js',
-          'test/security/websocket.spec.ts',
+          'test/e2e/security/websocket.spec.ts',
           '-t',
           'global WebSocket\\)',
         ],

@@ -19,8 +19,8 @@ import {
   ServerMqttAsync,
 } from '../../../lib/nest/index.js';
 import { MqttAsyncTestBroker } from '../../../lib/testing/index.js';
-import { connectClient } from '../../hostile/harness.js';
 import { useFakeBroker } from '../../support/fake-broker.js';
+import { connectClient } from '../harness.js';
 import { CaptureLogger } from './support/capture-logger.js';
 
 const fake = useFakeBroker();

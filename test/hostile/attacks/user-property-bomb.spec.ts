@@ -8,9 +8,9 @@ import { describe, expect, it } from '@jest/globals';
 import type { PubackPacket, PublishPacket, UserProperty } from '../../../lib/driver/codec/packets.js';
 import { MqttProtocolError } from '../../../lib/driver/index.js';
 import { userPropertyRecord } from '../../../lib/driver/message.js';
-import { connectClient } from '../../hostile/harness.js';
 import { useFakeBroker } from '../../support/fake-broker.js';
 import { take, until } from '../../support/messages.js';
+import { connectClient } from '../harness.js';
 
 const broker = useFakeBroker();
 

@@ -3,8 +3,8 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mosquittoPlugin, requireBinary } from '../../support/binaries.mjs';
-import { type MosquittoHandle, type MosquittoOptions, startMosquitto } from '../../support/mosquitto.js';
+import { mosquittoPlugin, requireBinary } from '../../../support/binaries.mjs';
+import { type MosquittoHandle, type MosquittoOptions, startMosquitto } from '../../../support/mosquitto.js';
 
 /** Users of the test broker; passwords are random per run. */
 export interface AuthBroker {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import { encodePacket, type Packet, PacketDecoder } from '../../../lib/driver/codec/index.js';
-import { freePort } from '../../support/ports.js';
+import { encodePacket, type Packet, PacketDecoder } from '../../../../lib/driver/codec/index.js';
+import { freePort } from '../../../support/ports.js';
 
 export const METHOD = 'X-HMAC-CHALLENGE';
 

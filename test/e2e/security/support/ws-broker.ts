@@ -3,7 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
-import { freePort } from '../../support/ports.js';
+import { freePort } from '../../../support/ports.js';
 
 export interface WsBrokerOptions {
   /** Where MQTT goes: an in-process aedes (4: aedes 1.x, 5: aedes 2 beta) or a TCP broker port (mosquitto). */
