@@ -6,7 +6,6 @@
  */
 import mqttPacket from 'mqtt-packet';
 import { encodePacket, PacketDecoder } from '../dist/driver/codec/index.js';
-import { chunks } from './lib/measure.mjs';
 import { load, markdownTable, orderFor, parseArgs, ratio, stats, writeResult } from './lib/runner.mjs';
 
 const { quick } = parseArgs();
@@ -28,6 +27,13 @@ function alternateSync(contenders, ops) {
   const rates = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < ROUNDS; i++) for (const n of orderFor(names, i)) rates[n].push(rate(contenders[n], ops));
   return Object.fromEntries(names.map((n) => [n, stats(rates[n].map(Math.round))]));
+}
+
+/** Splits `buf` into views of `size` bytes, like socket reads. */
+function chunks(buf, size) {
+  const out = [];
+  for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
+  return out;
 }
 
 const N = 50_000;

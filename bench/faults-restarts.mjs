@@ -7,16 +7,16 @@
  * unsettled past their bound. Exit 1 when the service did not answer after a restart, an acknowledged QoS 1
  * event was lost, a call stayed unsettled, or the server gave up. The scenario: test/faults/restarts-core.mjs.
  */
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { ClientMqttAsync, ServerMqttAsync } from '../dist/nest/index.js';
 import { runRestarts } from '../test/faults/restarts-core.mjs';
-import { MOSQUITTO_BIN, startPersistentMosquitto } from './soak/infra.mjs';
+import { options } from './lib/args.mjs';
+import { MOSQUITTO_BIN, startMosquitto } from './lib/mosquitto.mjs';
+import { writeResultFile } from './lib/results.mjs';
 
-const arg = (name, fallback) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
-const restarts = arg('restarts', 10);
-const outage = [arg('min', 500), arg('max', 3000)];
+const args = options();
+const restarts = args.number('restarts', 10);
+const outage = [args.number('min', 500), args.number('max', 3000)];
 const t0 = performance.now();
 const log = (line) => console.error(`[faults ${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
 
@@ -25,7 +25,7 @@ if (!MOSQUITTO_BIN) {
   process.exit(1);
 }
 
-const mosquitto = await startPersistentMosquitto();
+const mosquitto = await startMosquitto({ persistent: true, nodelay: false });
 let result;
 try {
   const broker = { url: `mqtt://127.0.0.1:${mosquitto.port}`, restart: (o) => mosquitto.restart(o) };
@@ -46,7 +46,7 @@ const out = {
   ...result,
   failures,
 };
-writeFileSync(new URL('./results/faults.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+writeResultFile('faults', out);
 log(
   `recovery p50 ${result.recovery.p50} ms, max ${result.recovery.max} ms; events ${result.events.emitted} acked, ` +
     `${result.events.lost} lost, ${result.events.duplicates} duplicated; rpc ${result.rpc.ok}/${result.rpc.sent} ok`,

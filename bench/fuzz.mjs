@@ -10,14 +10,12 @@ import * as driverApi from '../dist/driver/index.js';
 const driver = { ...driverApi, ...codec };
 
 import { fuzzClient, fuzzDecoder } from '../test/fuzz/fuzz-core.mjs';
+import { options } from './lib/args.mjs';
 
-const arg = (name, fallback) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : fallback;
-};
-const inputs = arg('inputs', 1_000_000);
-const seed = arg('seed', Date.now() % 100_000);
-const clients = arg('clients', 64);
+const args = options();
+const inputs = args.number('inputs', 1_000_000);
+const seed = args.number('seed', Date.now() % 100_000);
+const clients = args.number('clients', 64);
 
 function heapAfterGc() {
   global.gc?.();

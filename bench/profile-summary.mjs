@@ -5,20 +5,18 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { options } from './lib/args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (n) => args.find((a) => a.startsWith(`--${n}=`))?.slice(n.length + 3);
-const ops = Number(opt('ops') ?? 0);
-const top = Number(opt('top') ?? 25);
-const files = args
-  .filter((a) => !a.startsWith('--'))
-  .flatMap((p) =>
-    statSync(p).isDirectory()
-      ? readdirSync(p, { recursive: true })
-          .filter((f) => String(f).endsWith('.cpuprofile'))
-          .map((f) => join(p, String(f)))
-      : [p],
-  );
+const args = options();
+const ops = args.number('ops', 0);
+const top = args.number('top', 25);
+const files = args.positional.flatMap((p) =>
+  statSync(p).isDirectory()
+    ? readdirSync(p, { recursive: true })
+        .filter((f) => String(f).endsWith('.cpuprofile'))
+        .map((f) => join(p, String(f)))
+    : [p],
+);
 
 for (const file of files) {
   const prof = JSON.parse(readFileSync(file, 'utf8'));

@@ -9,6 +9,7 @@
  *   node bench/readme-tables.mjs --check   exit 1 when its block is stale (used by test/docs/readme.spec.ts)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { options } from './lib/args.mjs';
 
 const RESULTS = new URL('./results/', import.meta.url);
 const README = new URL('../docs/benchmarks.md', import.meta.url);
@@ -46,7 +47,7 @@ function render(readme) {
 
 const readme = readFileSync(README, 'utf8');
 const next = render(readme);
-if (process.argv.includes('--check')) {
+if (options().flag('check')) {
   if (next !== readme) {
     console.error('docs/benchmarks.md benchmark tables are stale: run node bench/readme-tables.mjs');
     process.exit(1);

@@ -9,11 +9,12 @@
  */
 import { connect } from '../dist/driver/index.js';
 import { ClientMqttAsync, ServerMqttAsync } from '../dist/nest/index.js';
-import { MOSQUITTO_BIN } from './soak/infra.mjs';
+import { options } from './lib/args.mjs';
+import { MOSQUITTO_BIN } from './lib/mosquitto.mjs';
 import { runSoak } from './soak/scenario.mjs';
 
-const arg = (name, fallback) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const args = options();
+/** @param {string} s */
 function parseDuration(s) {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s);
   if (!m) throw new Error(`--duration=${s}: use e.g. 60s, 10m`);
@@ -31,9 +32,9 @@ if (!MOSQUITTO_BIN) {
 const report = await runSoak(
   { connect, ServerMqttAsync, ClientMqttAsync },
   {
-    durationMs: parseDuration(arg('duration', '10m')),
-    rate: Number(arg('rate', '100')), // events per second per QoS
-    gate: !process.argv.includes('--no-gate'),
+    durationMs: parseDuration(args.string('duration', '10m')),
+    rate: args.number('rate', 100), // events per second per QoS
+    gate: !args.flag('no-gate'),
   },
 );
 console.log(JSON.stringify(report, null, 2));

@@ -1,21 +1,14 @@
 /**
- * What every benchmark shares: argument parsing, contenders alternating order every round, min/median/max per
- * contender, the machine's load, one process per case, result files and the printed (= README) tables.
+ * What every benchmark shares: contenders alternating order every round, min/median/max per contender, one
+ * process per case and the printed (= README) tables. Argument parsing (args.mjs), the machine's load and the
+ * result files (results.mjs) are re-exported here, so a bench imports one module.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { environment } from './measure.mjs';
 
-/** `--quick` (1 round, small sizes, nothing written), `--only=<part>`, `--rounds=N` (at least 5 unless quick). */
-export function parseArgs(argv = process.argv.slice(2)) {
-  const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const quick = argv.includes('--quick');
-  const rounds = quick ? 1 : Math.max(5, Number(value('rounds') ?? 5));
-  const only = value('only');
-  return { quick, rounds, only, part: (name) => !only || only.split(',').includes(name), value };
-}
+export { options, parseArgs } from './args.mjs';
+export { environment, load, round2, writeResult, writeResultFile } from './results.mjs';
 
 /** min / median / max of numbers (the median of an even count is the lower middle: a value that was measured). */
 export function stats(values) {
@@ -63,13 +56,6 @@ export function summarize(rounds) {
 
 /** Ratio of medians, two decimals. */
 export const ratio = (a, b) => Math.round((a / b) * 100) / 100;
-export const round2 = (x) => Math.round(x * 100) / 100;
-
-/** The machine's load now: 1/5/15-minute load averages and the CPU count (a load above the count = queued). */
-export function load() {
-  const [one, five, fifteen] = os.loadavg().map(round2);
-  return { loadavg1: one, loadavg5: five, loadavg15: fifteen, cpus: os.cpus().length };
-}
 
 let clockTicks;
 /**
@@ -87,14 +73,6 @@ export function processCpuUs(pid) {
   } catch {
     return undefined;
   }
-}
-
-/** Writes bench/results/<name>.json with the environment and the load before and after the run. */
-export function writeResult(name, data, loadBefore) {
-  const out = { ...data, env: { ...environment(), ...(data.env ?? {}) }, load: { before: loadBefore, after: load() } };
-  mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`../results/${name}.json`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`\nwritten bench/results/${name}.json`);
 }
 
 /** A Markdown table (what the bench prints and the README shows). */

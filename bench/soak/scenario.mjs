@@ -11,7 +11,8 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { startCutProxy, startPersistentMosquitto } from './infra.mjs';
+import { startMosquitto } from '../lib/mosquitto.mjs';
+import { startCutProxy } from './infra.mjs';
 import { soakVerdict } from './verdict.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +89,7 @@ export async function runSoak(transport, options) {
     return process.memoryUsage().heapUsed;
   }
 
-  const broker = await startPersistentMosquitto();
+  const broker = await startMosquitto({ persistent: true, nodelay: false });
   // Servers and clients reach mosquitto through separate cutting proxies, so the clients' one can be held.
   const serverProxy = await startCutProxy(broker.port);
   const clientProxy = await startCutProxy(broker.port);
