@@ -2,7 +2,8 @@
  * Transport benchmark: ours (ServerMqttAsync / ClientMqttAsync, MQTT 5) vs Nest's built-in Transport.MQTT
  * (ServerMqtt / ClientMqtt over MQTT.js, its default MQTT 3.1.1), each at its defaults, against a private mosquitto
  * on loopback with its default config. Run: npm run bench:transport (-- --quick: 1 short round, nothing written;
- * --only=drain,rpc,latency,telemetry,events; --rounds=N, at least 5).
+ * --only=drain,rpc,latency,telemetry,events; --rounds=N, at least 5; --contenders=a,b to run only those, e.g. for
+ * profiling with BENCH_CPU_PROF_DIR; --ab=<dir> adds the events contender 'ours-ab', ours from another build).
  *
  * Every case runs in child processes, one contender at a time (for RPC the server app and the client each in their
  * own process, so each side's CPU per round trip is measured), and the contenders' order rotates every round. Each
@@ -39,7 +40,8 @@ const RPC_WARM = quick ? 500 : 2_000;
 const LAT_TOTAL = quick ? 50 : 300;
 const LAT_WARM = 30;
 const TEL_TOTAL = Number(args.value('telemetry-total') ?? (quick ? 2_000 : 20_000));
-const EVENTS = quick ? 5_000 : 20_000;
+const EVENTS = Number(args.value('events-total') ?? (quick ? 5_000 : 20_000));
+const EVENTS_WARM = 2_000;
 const CHILD = new URL('./lib/transport-child.mjs', import.meta.url);
 
 /** The broker a contender talks to: '…@nodelay' = a second mosquitto with `set_tcp_nodelay true`. */
@@ -84,7 +86,7 @@ async function rpcRound(kind, contender, brokers, count, total, warm) {
   }
 }
 
-/** One drain or events round in one process. */
+/** One drain round in one process. */
 async function soloRound(kind, contender, brokers, n, round) {
   const w = worker(CHILD, ['solo', kind, contender, brokers.plain.url]);
   try {
@@ -93,6 +95,60 @@ async function soloRound(kind, contender, brokers, n, round) {
     return { rate, cpuUs };
   } finally {
     await w.stop();
+  }
+}
+
+/**
+ * `--ab=<dir>`: the extra contender 'ours-ab' is 'ours' loaded from another build (BENCH_DIST, see
+ * bench/lib/transport-dist.mjs), for an A/B of a change in the same run. The children inherit the environment.
+ */
+function spawn(role, kind, contender, url) {
+  if (contender !== 'ours-ab') return worker(CHILD, [role, kind, contender, url]);
+  const before = process.env.BENCH_DIST;
+  process.env.BENCH_DIST = args.value('ab');
+  try {
+    return worker(CHILD, [role, kind, 'ours', url]);
+  } finally {
+    if (before === undefined) delete process.env.BENCH_DIST;
+    else process.env.BENCH_DIST = before;
+  }
+}
+
+/**
+ * One events round: the receiving app and the emitter each in their own process (a warm-up burst first), then
+ * `n` events with the CPU of the emitter, the server and the broker per event. The rate runs from the first
+ * emit to the last event handled (wall clocks of the two processes on one machine).
+ */
+async function eventsRound(contender, brokers, n) {
+  const broker = brokers.plain;
+  const server = spawn('server', 'events', contender, broker.url);
+  let client;
+  try {
+    const { topic } = await server.call('setup');
+    client = spawn('client', 'events', contender, broker.url);
+    await client.call('setup', { topic });
+    const burst = async (count, profile) => {
+      await server.call('expect', { n: count, profile });
+      const broker0 = processCpuUs(broker.pid);
+      const [sent, handled] = await Promise.all([
+        client.call('emit', { n: count, profile }),
+        server.call('done', { profile }),
+      ]);
+      const broker1 = processCpuUs(broker.pid);
+      const brokerCpu =
+        broker0 === undefined || broker1 === undefined ? {} : { brokerCpuUs: (broker1 - broker0) / count };
+      return {
+        rate: (count * 1000) / (handled.at - sent.t0),
+        emitterCpuUs: sent.cpuUs / count,
+        serverCpuUs: handled.cpuUs / count,
+        ...brokerCpu,
+      };
+    };
+    await burst(EVENTS_WARM, false);
+    return await burst(n, true);
+  } finally {
+    await client?.stop();
+    await server.stop();
   }
 }
 
@@ -141,9 +197,15 @@ async function run(brokers) {
     );
   }
   if (part('events')) {
-    out.events = await alternate(pick(['ours', 'builtin']), ROUNDS, (c) => soloRound('events', c, brokers, EVENTS), {
-      onRound: log('events'),
-    });
+    const ab = args.value('ab') ? ['ours-ab'] : [];
+    out.events = await alternate(
+      pick(['ours', 'builtin', 'driver', ...ab]),
+      ROUNDS,
+      (c) => eventsRound(c, brokers, EVENTS),
+      {
+        onRound: log('events'),
+      },
+    );
   }
   return out;
 }
@@ -154,6 +216,9 @@ async function run(brokers) {
 const cpuBoth = (r) => r.clientCpuUs.median + r.serverCpuUs.median;
 /** The same with the broker's. */
 const cpuAll = (r) => cpuBoth(r) + (r.brokerCpuUs?.median ?? 0);
+
+/** Median CPU µs per event of the emitter, the server and the broker together. */
+const eventCpuAll = (r) => r.emitterCpuUs.median + r.serverCpuUs.median + (r.brokerCpuUs?.median ?? 0);
 
 /**
  * Client, server and broker share the machine's cores, so when the CPU is the limit a contender can be at most
@@ -207,8 +272,17 @@ export function verdicts(res) {
     };
   }
   if (res.events) {
-    const r = ratio(res.events.ours.rate.median, res.events.builtin.rate.median);
+    const { ours, builtin, driver } = res.events;
+    const r = ratio(ours.rate.median, builtin.rate.median);
     v.events = { ratio: r, target: '>= 2.0', met: r >= 2 };
+    if (builtin.brokerCpuUs && ours.brokerCpuUs && driver?.brokerCpuUs) {
+      const b = eventCpuAll(builtin);
+      v.eventsCpuCeiling = {
+        oursVsBuiltin: ratio(b, eventCpuAll(ours)),
+        driverVsBuiltin: ratio(b, eventCpuAll(driver)),
+        note: 'max handled/s ratio vs the built-in when CPU-bound: built-in CPU per event / ours (emitter + server + broker)',
+      };
+    }
   }
   if (res.rpc?.builtin.brokerCpuUs) v.cpuCeiling = cpuCeiling(res.rpc);
   if (res.telemetry) {
@@ -326,6 +400,39 @@ export function tables(res, v) {
       );
     }
   }
+  if (res.events) {
+    const names = {
+      ours: 'ours (ClientMqttAsync.emit → ServerMqttAsync @EventPattern)',
+      builtin: 'built-in (ClientMqtt.emit → ServerMqtt @EventPattern)',
+      driver: 'driver publish() → raw driver subscriber (JSON.parse, no Nest)',
+    };
+    const broker = (r) => (r.brokerCpuUs ? cell(r.brokerCpuUs, us) : '–');
+    parts.push(
+      markdownTable(
+        ['events, CPU per event', 'emitter process', 'server process', 'broker (mosquitto)', 'all three', 'handled/s'],
+        Object.entries(names)
+          .filter(([k]) => res.events[k])
+          .map(([k, name]) => {
+            const r = res.events[k];
+            return [
+              name,
+              cell(r.emitterCpuUs, us),
+              cell(r.serverCpuUs, us),
+              broker(r),
+              r.brokerCpuUs ? us(eventCpuAll(r)) : '–',
+              cell(r.rate, perS),
+            ];
+          }),
+      ),
+    );
+    if (v.eventsCpuCeiling) {
+      parts.push(
+        `Events CPU ceiling: when the CPU is the limit the most a contender can gain over the built-in is the ` +
+          `built-in's CPU per event (emitter, server and broker) over its own: ours ${v.eventsCpuCeiling.oursVsBuiltin}×, ` +
+          `the raw driver (the floor of any Nest path on our driver) ${v.eventsCpuCeiling.driverVsBuiltin}×.`,
+      );
+    }
+  }
   if (res.telemetry) {
     const t = res.telemetry;
     const rows = [
@@ -413,7 +520,7 @@ async function main() {
           broker:
             'private mosquitto 2.0 on 127.0.0.1, default config (Nagle on; Receive Maximum 20); a second one with set_tcp_nodelay true for the @nodelay latency rows',
           processes:
-            'each round of each contender in fresh child processes; RPC: the server app and the client in two processes (clientCpuUs, serverCpuUs per round trip); drain and events: app and client in one process (cpuUs per message)',
+            'each round of each contender in fresh child processes; RPC: the server app and the client in two processes (clientCpuUs, serverCpuUs per round trip); events: the emitter and the event app in two processes (emitterCpuUs, serverCpuUs per event); drain: app and filler in one process (cpuUs per message)',
           order: 'contenders rotate their order every round',
           ours: 'ServerMqttAsync defaults (MQTT 5, handler QoS 1, ack on receipt, concurrency 1); ClientMqttAsync defaults (send at requestQos 0, emit at QoS 1); ours-qos1: requestQos 1',
           builtin:
@@ -426,7 +533,7 @@ async function main() {
           telemetry: `RPC as above, ${TEL_TOTAL} round trips, ours with telemetry off, on with the no-op providers (the default when @opentelemetry/api is installed and no SDK is registered), and on with the SDK registered in both processes (BasicTracerProvider + BatchSpanProcessor to a dropping exporter, MeterProvider, AsyncLocalStorage context manager, W3C propagator: bench/lib/otel-sdk.mjs)`,
           brokerCpu:
             'mosquitto utime + stime from /proc/<pid>/stat over the measured window, per round trip (10 ms resolution)',
-          events: `in-process ClientProxy.emit at QoS 1 with at most 1,000 unconfirmed, ${EVENTS} per round, timed until the handler saw all`,
+          events: `ClientProxy.emit at QoS 1 with at most 1,000 unconfirmed (emitter process) into one @EventPattern handler that counts (server process: ours at its defaults, handler QoS 1, ack on receipt, concurrency 1; built-in subscribeOptions { qos: 1 }), ${EVENTS} per round after ${EVENTS_WARM} warm-up, timed from the first emit until the handler saw all; driver: our driver's publish() at QoS 1 into a raw driver subscriber (QoS 1, auto ack, JSON.parse per message), the floor of any Nest path on our driver. Until issue 14 the emitter and the app shared one process (one thread), which made the rate the inverse of their summed CPU per event`,
         },
         env: {
           mosquitto: '2.0.x (/usr/sbin/mosquitto)',

@@ -9,7 +9,9 @@ import { Controller, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientMqtt, EventPattern, MessagePattern, MqttRecordBuilder, Transport } from '@nestjs/microservices';
 import { NEVER } from 'rxjs';
-import { ClientMqttAsync, ServerMqttAsync } from '../../dist/nest/index.js';
+import { distUrl } from './transport-dist.mjs';
+
+const { ClientMqttAsync, ServerMqttAsync } = await import(distUrl('nest/index.js'));
 
 // The built-in ClientMqtt logs its connection through Nest's static Logger: keep the bench output to figures.
 Logger.overrideLogger(false);

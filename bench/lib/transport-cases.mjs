@@ -4,12 +4,13 @@
  *  rpc:     ClientProxy.send() → @MessagePattern with `callers` concurrent callers (rate, p50, p99 latency);
  *           the server (app) and the client run in two processes, so each side's CPU per round trip is measured
  *  latency: the same with one caller, sequential calls
- *  events:  ClientProxy.emit() at QoS 1 from the same process → @EventPattern, handled/s at the server
+ *  events:  ClientProxy.emit() at QoS 1 (emitter process) → @EventPattern (server process), handled/s at the
+ *           server; CPU per event of the emitter, the server and the broker
  * Contenders: 'ours' (ServerMqttAsync / ClientMqttAsync at their defaults), 'ours-qos1' (requestQos: 1),
- * 'builtin' (Transport.MQTT at its defaults), 'driver' (our driver's request() against a raw driver responder).
+ * 'builtin' (Transport.MQTT at its defaults), 'driver' (our driver's request() against a raw driver responder;
+ * for events: the driver's publish() into a raw driver subscriber).
  */
-import { firstValueFrom, timeout } from 'rxjs';
-import { connect } from '../../dist/driver/index.js';
+import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import {
   Counter,
   createClient,
@@ -18,6 +19,9 @@ import {
   holdReplySubscription,
   qos1Event,
 } from './transport-apps.mjs';
+import { distUrl } from './transport-dist.mjs';
+
+const { connect } = await import(distUrl('driver/index.js'));
 
 /** The JSON body every case sends (about 60 bytes on the wire as the payload). */
 export const body = (seq) => ({ seq, device: 'sensor-0001', temperature: 21.5, ok: true });
@@ -158,50 +162,101 @@ export async function rpcClient(url, contender) {
 /** Emits not yet confirmed by the broker that the publisher allows, like an application that awaits its emits. */
 export const EMIT_WINDOW = Number(process.env.BENCH_EMIT_WINDOW ?? 1_000);
 
-/** Calls `emit(i)` for i < n with at most EMIT_WINDOW unconfirmed; resolves when all were issued. */
+/** Wall-clock milliseconds comparable between the bench's processes (high resolution). */
+export const wallMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * Calls `emit(i)` (a Promise) for i < n with at most EMIT_WINDOW unconfirmed; resolves when every emit was
+ * confirmed by the broker.
+ */
 function emitWindowed(n, emit) {
   return new Promise((resolve, reject) => {
     let issued = 0;
     let outstanding = 0;
+    const confirmed = () => {
+      outstanding--;
+      if (issued === n && outstanding === 0) resolve();
+      else pump();
+    };
     const pump = () => {
       while (outstanding < EMIT_WINDOW && issued < n) {
         outstanding++;
-        emit(issued++).subscribe({
-          error: reject,
-          complete: () => {
-            outstanding--;
-            pump();
-          },
-        });
+        emit(issued++).then(confirmed, reject);
       }
-      if (issued === n) resolve();
     };
-    pump();
+    if (n === 0) resolve();
+    else pump();
   });
 }
 
-/** Starts the event app and a client in this process; returns `round(n)` (handled/s) and `stop()`. */
-export async function eventsSetup(url, contender) {
+/**
+ * The events receiver, in its own process: a Nest app with one @EventPattern handler counting events, or for
+ * 'driver' a raw driver subscriber at the same QoS that JSON-decodes each payload and counts it (no Nest: the
+ * floor of any Nest path on our driver). `expect(n)` arms the count and starts the CPU clock; `done()` resolves
+ * when n events were handled, with the wall-clock time and the CPU µs spent since `expect`.
+ */
+export async function eventsServer(url, contender) {
   const topic = `bench/events/${contender}/${process.pid}`;
   const counter = new Counter();
-  const app = await createEventApp(contender, url, topic, counter);
-  await app.listen();
-  const client = await createClient(contender, url);
-  const emitAll = async (n) => {
-    counter.reset();
-    const done = counter.until(n);
-    const cpu0 = process.cpuUsage();
-    const t0 = now();
-    await emitWindowed(n, (i) => client.emit(topic, qos1Event(contender, body(i))));
-    await done;
-    return { rate: (n * 1000) / (now() - t0), cpuUs: cpuSince(cpu0) / n };
-  };
-  await emitAll(1_000); // warm-up
+  let stop;
+  if (contender === 'driver') {
+    const client = await connect(url, { reconnect: false });
+    const sub = await client.subscribe(topic, { qos: 1 });
+    void (async () => {
+      for await (const m of sub) {
+        JSON.parse(m.payload.toString());
+        counter.hit();
+      }
+    })();
+    stop = () => client.disconnect();
+  } else {
+    const app = await createEventApp(contender, url, topic, counter);
+    await app.listen();
+    stop = () => app.close();
+  }
+  let done;
+  let cpu0;
   return {
-    round: emitAll,
-    stop: async () => {
-      await client.close();
-      await app.close();
+    topic,
+    expect: (n) => {
+      counter.reset();
+      done = counter.until(n);
+      globalThis.gc?.();
+      cpu0 = process.cpuUsage();
     },
+    done: async () => {
+      await done;
+      return { at: wallMs(), cpuUs: cpuSince(cpu0) };
+    },
+    stop,
+  };
+}
+
+/**
+ * The events emitter, in its own process: ClientProxy.emit() at QoS 1 (ours: ClientMqttAsync's default QoS;
+ * built-in: an MqttRecord with QoS 1), or for 'driver' the driver's publish() at QoS 1 of the JSON body.
+ * `emit(n)` returns when every emit was confirmed: its start (wall clock) and the CPU µs it took.
+ */
+export async function eventsEmitter(url, contender, topic) {
+  let one;
+  let stop;
+  if (contender === 'driver') {
+    const client = await connect(url, { reconnect: false });
+    one = (i) => client.publish(topic, JSON.stringify(body(i)), { qos: 1 });
+    stop = () => client.disconnect();
+  } else {
+    const client = await createClient(contender, url);
+    one = (i) => lastValueFrom(client.emit(topic, qos1Event(contender, body(i))), { defaultValue: undefined });
+    stop = () => client.close();
+  }
+  return {
+    emit: async (n) => {
+      globalThis.gc?.();
+      const cpu0 = process.cpuUsage();
+      const t0 = wallMs();
+      await emitWindowed(n, one);
+      return { t0, cpuUs: cpuSince(cpu0) };
+    },
+    stop,
   };
 }

@@ -3,10 +3,20 @@
  * `serveCommands` (bench/lib/runner.mjs). Arguments: `<role> <case> <contender> <url>`.
  *  role 'server' (rpc, latency): setup → cpuStart → cpuStop (CPU µs spent in between) → stop
  *  role 'client' (rpc, latency): setup → warm → measure { callers, total } → stop
- *  role 'solo'   (drain, events): setup → measure { n, round } → stop
+ *  role 'solo'   (drain): setup → measure { n, round } → stop
+ *  role 'server' (events): setup (→ topic) → expect { n } → done (wall clock, CPU µs since expect) → stop
+ *  role 'client' (events): setup { topic } → emit { n } (start wall clock, CPU µs) → stop
  */
 import { serveCommands, windowProfiler } from './runner.mjs';
-import { callers, cpuSince, drainRound, eventsSetup, rpcClient, rpcServer } from './transport-cases.mjs';
+import {
+  callers,
+  cpuSince,
+  drainRound,
+  eventsEmitter,
+  eventsServer,
+  rpcClient,
+  rpcServer,
+} from './transport-cases.mjs';
 
 const [role, kind, contender, url] = process.argv.slice(2);
 // 'ours-sdk': the app registered the OpenTelemetry SDK before creating its transport (both processes).
@@ -56,18 +66,44 @@ const handlers = {
     stop: () => side?.stop(),
   },
   solo: {
-    setup: async () => {
-      if (kind === 'events') side = await eventsSetup(url, contender);
-    },
+    setup: async () => {},
     measure: async ({ n, round }) => {
       await profiler.start();
-      const result = await (kind === 'drain' ? drainRound(url, contender, round, n) : side.round(n));
+      const result = await drainRound(url, contender, round, n);
       await profiler.stop(profileName);
       return result;
     },
     stop: () => side?.stop(),
   },
-}[role];
+  eventsServer: {
+    setup: async () => {
+      side = await eventsServer(url, contender);
+      return { topic: side.topic };
+    },
+    expect: async ({ n, profile }) => {
+      if (profile) await profiler.start();
+      side.expect(n);
+    },
+    done: async ({ profile }) => {
+      const result = await side.done();
+      if (profile) await profiler.stop(profileName);
+      return result;
+    },
+    stop: () => side?.stop(),
+  },
+  eventsClient: {
+    setup: async ({ topic }) => {
+      side = await eventsEmitter(url, contender, topic);
+    },
+    emit: async ({ n, profile }) => {
+      if (profile) await profiler.start();
+      const result = await side.emit(n);
+      if (profile) await profiler.stop(profileName);
+      return result;
+    },
+    stop: () => side?.stop(),
+  },
+}[kind === 'events' ? `events${role[0].toUpperCase()}${role.slice(1)}` : role];
 
 if (!handlers) throw new Error(`unknown role ${role}`);
 serveCommands(handlers);
