@@ -86,8 +86,16 @@ export class Reauthentication {
     const done = new Promise<void>((resolve, reject) => {
       this.pending = { resolve, reject };
     });
+    const mine = this.pending;
+    // The link can drop while auth.data() runs (a token fetched over the network): `done` then rejects before it
+    // is returned. Observed from here, that is not an unhandled rejection (which ends the process under Node's
+    // default); the caller still gets it.
+    done.catch(() => undefined);
     try {
       const properties = await authConnectProperties(auth);
+      // Settled meanwhile (the link dropped): nobody waits for this exchange any more, and the link may be a new
+      // one, where an AUTH 0x19 would start an exchange whose answer is a protocol error to us.
+      if (this.pending !== mine) return done;
       if (!this.send({ type: 'auth', reasonCode: REAUTHENTICATE, properties })) {
         this.settle(new MqttDisconnectedError('Not connected: re-authenticate after the client reconnected'));
       }

@@ -5,8 +5,10 @@ import {
   connect,
   type EnhancedAuthOptions,
   MqttConnectError,
-  type MqttDisconnectedError,
+  MqttDisconnectedError,
 } from '../../../lib/driver/index.js';
+import { nextEvent, settlesWithin } from '../../support/messages.js';
+import { unhandledRejectionsDuring } from '../../support/unhandled-rejections.js';
 import { type ChallengeBroker, METHOD, proof, startChallengeBroker } from './support/challenge-broker.js';
 
 const KEY = `key-${randomBytes(8).toString('hex')}`;
@@ -36,6 +38,32 @@ function challengeAuth(keyOf: string | (() => string)) {
     },
   };
   return { auth, nonces, verified: () => verified };
+}
+
+/**
+ * `auth` whose next `data()` call (a re-authentication's) waits until `release()`, like a token fetched over the
+ * network; the calls before and after it (CONNECTs) answer at once.
+ */
+function heldData(auth: EnhancedAuthOptions) {
+  let hold = false;
+  let release: (() => void) | undefined;
+  let markAsked!: () => void;
+  const asked = new Promise<void>((resolve) => {
+    markAsked = resolve;
+  });
+  const data = auth.data as () => Uint8Array;
+  const held: EnhancedAuthOptions = {
+    ...auth,
+    data: () => {
+      if (!hold) return data();
+      hold = false;
+      markAsked();
+      return new Promise<Uint8Array>((resolve) => {
+        release = () => resolve(data());
+      });
+    },
+  };
+  return { auth: held, holdNext: () => (hold = true), asked, release: () => release?.() };
 }
 
 const types = (packets: Packet[]) => packets.map((p) => (p.type === 'auth' ? `auth:${p.reasonCode}` : p.type));
@@ -178,6 +206,55 @@ describe('MQTT 5 enhanced authentication (AUTH exchange) against a scripted brok
       checking = true;
       await expect(client.reauthenticate()).rejects.toThrow(/rejected the broker in onSuccess/);
       await client.disconnect();
+    });
+
+    it('the link drops while auth.data is pending: the call rejects, never as an unhandled rejection', async () => {
+      broker = await startChallengeBroker({ key: KEY, rounds: 1 });
+      const held = heldData(challengeAuth(KEY).auth);
+      const client = await connect(broker.url, { auth: held.auth, reconnect: false });
+      let outcome: unknown;
+      const unhandled = await unhandledRejectionsDuring(async () => {
+        held.holdNext();
+        const call = client.reauthenticate();
+        await settlesWithin(held.asked, 5000, 'auth.data() of the re-authentication');
+        // The link drops while the re-authentication still waits for auth.data(): it fails there, and Node
+        // reports a rejection nobody observes yet at the end of that turn, before the call could return it.
+        const lost = nextEvent(client, 'disconnect');
+        broker?.cutAll();
+        await settlesWithin(lost, 5000, 'the disconnect');
+        // auth.data() (a token fetched over the network) answers in a later turn, not in this one.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        held.release();
+        outcome = await settlesWithin(call, 5000, 'reauthenticate()').catch((e: unknown) => e);
+      });
+      expect(unhandled).toEqual([]);
+      expect(outcome).toBeInstanceOf(MqttDisconnectedError);
+    });
+
+    it('auth.data resolving after a reconnect sends nothing on the new link (no AUTH 0x19 nobody waits for)', async () => {
+      broker = await startChallengeBroker({ key: KEY, rounds: 1 });
+      const held = heldData(challengeAuth(KEY).auth);
+      const client = await connect(broker.url, { auth: held.auth, reconnect: { initialDelay: 10, maxDelay: 100 } });
+      try {
+        held.holdNext();
+        const outcome = client.reauthenticate().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        await settlesWithin(held.asked, 5000, 'auth.data() of the re-authentication');
+        const back = nextEvent(client, 'connect');
+        broker.cutAll();
+        await settlesWithin(back, 10_000, 'the reconnect');
+        held.release();
+        expect(await settlesWithin(outcome, 5000, 'reauthenticate()')).toBeInstanceOf(MqttDisconnectedError);
+        // Sentinel: the PUBACK comes after the broker read everything sent before it on this link.
+        await client.publish('a/b', 'sentinel', { qos: 1 });
+        expect(broker.connections).toHaveLength(2);
+        expect(types(broker.connections[1] as Packet[])).not.toContain('auth:25');
+        expect(client.status).toBe('connected');
+      } finally {
+        await client.disconnect();
+      }
     });
 
     it('without options.auth, or when auth.data throws, reauthenticate() rejects; the next one works', async () => {
