@@ -33,6 +33,8 @@ import type {
 
 /** Outgoing QoS 1/2 in flight on MQTT 3.1.1, where the server cannot tell us its limit (mosquitto's default). */
 const V4_IN_FLIGHT = 20;
+/** `subscribe()` without options: one shared object (each Subscription keeps its options as long as it lives). */
+const NO_OPTIONS: SubscribeOptions = Object.freeze({});
 
 /**
  * The MQTT 5 / 3.1.1 driver client returned by `connect()`. Every publish settles: on a reconnect pending
@@ -171,7 +173,7 @@ export class MqttClient extends ClientEventSource implements MqttDriverClient {
     });
   }
 
-  subscribe(filter: string | string[], options: SubscribeOptions = {}): Promise<Subscription> {
+  subscribe(filter: string | string[], options: SubscribeOptions = NO_OPTIONS): Promise<Subscription> {
     return this.router.subscribe(Array.isArray(filter) ? filter : [filter], options);
   }
 

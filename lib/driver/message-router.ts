@@ -15,7 +15,7 @@ import type { PacketIds } from './session/packet-ids.js';
 import { MessageSubscription } from './subscription.js';
 import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
 import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
-import type { ClientStatus, SubscribeOptions, Subscription } from './types.js';
+import type { ClientStatus, MqttMessage, SubscribeOptions, Subscription } from './types.js';
 
 interface Entry {
   sub: MessageSubscription;
@@ -69,13 +69,15 @@ export class MessageRouter {
   async subscribe(filters: string[], options: SubscribeOptions): Promise<Subscription> {
     if (filters.length === 0) throw new MqttSubscribeError('subscribe() needs at least one filter', []);
     for (const f of filters) validateTopicFilter(f);
-    const plans = this.useIds ? this.table.plan(filters) : [{ id: 0, indexes: filters.map((_, i) => i) }];
+    const useIds = this.useIds;
+    const plans = useIds ? this.table.plan(filters) : [{ id: 0, indexes: filters.map((_, i) => i) }];
     const sub = new MessageSubscription(
       filters,
       options.bufferSize ?? 1000,
-      this.useIds ? plans[0]?.id : undefined,
+      useIds ? plans[0]?.id : undefined,
       () => this.unsubscribe(entry),
-      (m) => this.onRead(options, m),
+      // one shared function, not a closure per Subscription: gateways hold thousands of idle ones
+      (options.ack ?? 'auto') === 'auto' ? ackOnRead : ackManually,
     );
     const entry: Entry = { sub, options, filters: sub.filters };
     // Routed to from the moment its SUBSCRIBE is written: a broker may send matching PUBLISHes (retained ones)
@@ -83,7 +85,14 @@ export class MessageRouter {
     // same filter had; the table then matches it like any other Subscription, so it gets each message once.
     this.table.add(entry, plans);
     try {
-      sub.granted = await this.sendPlans(entry, plans);
+      // One packet (most Subscriptions): its SUBACK's codes are the granted ones, in order, with no per-plan work.
+      sub.granted =
+        plans.length === 1
+          ? grantedOf(
+              await this.roundTrip(this.subscribePacket(filters, options, (plans[0] as SubscribePlan).id)),
+              filters.length,
+            )
+          : await this.sendPlans(entry, plans);
     } catch (err) {
       this.abandon(entry);
       throw err;
@@ -124,69 +133,52 @@ export class MessageRouter {
     });
   }
 
-  private onRead(options: SubscribeOptions, m: unknown): void {
-    if ((options.ack ?? 'auto') === 'auto') void (m as InboundMessage).ack();
-  }
-
-  /** Sends a SUBSCRIBE or UNSUBSCRIBE and resolves with its SUBACK/UNSUBACK; rejects when the link is or goes down. */
+  /**
+   * Sends a SUBSCRIBE or UNSUBSCRIBE and resolves with its SUBACK/UNSUBACK; rejects when the link is or goes down.
+   * The packet id is released where the waiter is settled (`onAck`, `onConnectionLost`).
+   */
   private roundTrip(packet: SubscribePacket | UnsubscribePacket): Promise<SubackPacket | UnsubackPacket> {
     return new Promise((resolve, reject) => {
-      const done = (fn: () => void) => {
-        this.ids.release(packet.packetId);
-        fn();
-      };
-      this.waiters.set(packet.packetId, {
-        resolve: (p) => done(() => resolve(p)),
-        reject: (e) => done(() => reject(e)),
-      });
+      this.waiters.set(packet.packetId, { resolve, reject });
       if (!this.client.send(packet)) {
         this.waiters.delete(packet.packetId);
-        done(() => reject(new MqttDisconnectedError('Not connected: retry when the client is connected')));
+        this.ids.release(packet.packetId);
+        reject(new MqttDisconnectedError('Not connected: retry when the client is connected'));
       }
     });
   }
 
-  /** Sends the planned SUBSCRIBE packets; the granted codes in the order of the entry's filters. */
+  /** Sends the planned SUBSCRIBE packets (overlapping filters); the granted codes in the order of the entry's filters. */
   private async sendPlans(entry: Entry, plans: SubscribePlan[]): Promise<number[]> {
-    // One filter, one packet (most Subscriptions): the SUBACK's codes as they are, no per-plan promises.
-    if (plans.length === 1 && entry.filters.length === 1) {
-      const codes = await this.subscribePacket(entry.filters, entry.options, (plans[0] as SubscribePlan).id);
-      return [codes[0] ?? 0x80];
-    }
     // sized up front: an array grown by index assignment keeps 17 slots (this one lives as long as the Subscription)
     const granted = new Array<number>(entry.filters.length).fill(0x80);
     await Promise.all(
       plans.map(async (p) => {
         const filters = p.indexes.map((i) => entry.filters[i] as string);
-        const codes = await this.subscribePacket(filters, entry.options, p.id);
+        const codes = (await this.roundTrip(this.subscribePacket(filters, entry.options, p.id))) as SubackPacket;
         p.indexes.forEach((i, k) => {
-          granted[i] = codes[k] ?? 0x80;
+          granted[i] = codes.reasonCodes[k] ?? 0x80;
         });
       }),
     );
     return granted;
   }
 
-  private async subscribePacket(filters: readonly string[], o: SubscribeOptions, id: number): Promise<number[]> {
-    const suback = (await this.roundTrip({
-      type: 'subscribe',
-      packetId: this.ids.allocate(),
-      subscriptions: filters.map((topicFilter) => ({
-        topicFilter,
-        qos: o.qos ?? 0,
-        noLocal: o.noLocal,
-        retainAsPublished: o.retainAsPublished,
-        retainHandling: o.retainHandling,
-      })),
-      properties:
-        this.client.protocolVersion === 5
-          ? {
-              ...(this.useIds ? { subscriptionIdentifier: id } : {}),
-              ...(o.userProperties ? { userProperties: o.userProperties } : {}),
-            }
-          : undefined,
-    })) as SubackPacket;
-    return suback.reasonCodes;
+  /** A SUBSCRIBE of `filters` with identifier `id` (MQTT 5 with identifiers), taking a fresh packet id. */
+  private subscribePacket(filters: readonly string[], o: SubscribeOptions, id: number): SubscribePacket {
+    const subscriptions = filters.map((topicFilter) => ({
+      topicFilter,
+      qos: o.qos ?? 0,
+      noLocal: o.noLocal,
+      retainAsPublished: o.retainAsPublished,
+      retainHandling: o.retainHandling,
+    }));
+    let properties: SubscribePacket['properties'];
+    if (this.client.protocolVersion === 5) {
+      properties = this.useIds ? { subscriptionIdentifier: id } : {};
+      if (o.userProperties) properties.userProperties = o.userProperties;
+    }
+    return { type: 'subscribe', packetId: this.ids.allocate(), subscriptions, properties };
   }
 
   /** UNSUBSCRIBEs only the filters no other Subscription of this client still holds. */
@@ -203,6 +195,7 @@ export class MessageRouter {
       throw new MqttProtocolError(`${packet.type.toUpperCase()} for packet id ${packet.packetId} we did not use`, 0x82);
     }
     this.waiters.delete(packet.packetId);
+    this.ids.release(packet.packetId);
     w.resolve(packet);
   }
 
@@ -306,6 +299,7 @@ export class MessageRouter {
   onConnectionLost(): void {
     for (const [id, w] of this.waiters) {
       this.waiters.delete(id);
+      this.ids.release(id);
       w.reject(new MqttDisconnectedError('Connection lost before SUBACK/UNSUBACK; retry'));
     }
   }
@@ -324,15 +318,7 @@ export class MessageRouter {
       const resend = lost ? filters : filters.filter((f) => parseSharedFilter(f).group !== undefined);
       if (resend.length === 0) continue;
       const options = this.table.ownersOf(resend[0] as string).at(-1)?.options ?? {};
-      sent.push(
-        this.subscribePacket(resend, options, id).then(
-          () => true,
-          (err: Error) => {
-            this.client.fail(err);
-            return false;
-          },
-        ),
-      );
+      sent.push(this.resubscribe(resend, options, id));
     }
     if (!lost) return;
     this.resubscribing = true;
@@ -343,6 +329,17 @@ export class MessageRouter {
 
   private resubscribing = false;
 
+  /** One re-SUBSCRIBE after a reconnect: false (reported on 'error') when it failed. */
+  private async resubscribe(filters: string[], options: SubscribeOptions, id: number): Promise<boolean> {
+    try {
+      await this.roundTrip(this.subscribePacket(filters, options, id));
+      return true;
+    } catch (err) {
+      this.client.fail(err as Error);
+      return false;
+    }
+  }
+
   closeAll(): void {
     this.onConnectionLost();
     this.unrouted.length = 0;
@@ -350,4 +347,25 @@ export class MessageRouter {
     for (const e of this.table.entries()) e.sub.end();
     this.table.clear();
   }
+}
+
+/** Reads a message for a Subscription with `ack: 'auto'`: acknowledged as it is read. */
+function ackOnRead(m: MqttMessage): void {
+  void (m as InboundMessage).ack();
+}
+
+/** `ack: 'manual'`: the application acknowledges. */
+function ackManually(): void {}
+
+/**
+ * The codes a one-packet Subscription was granted: the SUBACK's, in the order of its filters; a filter the SUBACK
+ * has no code for is refused (0x80). Copied into an exactly sized array: the decoder's grew by push (17 slots), and
+ * this one lives as long as the Subscription.
+ */
+function grantedOf(ack: SubackPacket | UnsubackPacket, filters: number): number[] {
+  const codes = ack.reasonCodes;
+  if (filters === 1) return [codes[0] ?? 0x80];
+  const granted = new Array<number>(filters).fill(0x80);
+  for (let i = 0; i < filters; i++) granted[i] = codes[i] ?? 0x80;
+  return granted;
 }
