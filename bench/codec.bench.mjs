@@ -12,7 +12,11 @@ const { quick } = parseArgs();
 const ROUNDS = quick ? 1 : 7;
 const WARMUP = quick ? 1 : 3;
 
-/** Packets/s of one timed call of `fn` (which handles `ops` packets). */
+/**
+ * Packets/s of one timed call of `fn` (which handles `ops` packets).
+ * @param {() => void} fn
+ * @param {number} ops
+ */
 function rate(fn, ops) {
   globalThis.gc?.();
   const t0 = process.hrtime.bigint();
@@ -20,16 +24,29 @@ function rate(fn, ops) {
   return (ops * 1e9) / Number(process.hrtime.bigint() - t0);
 }
 
-/** Warm-up, then ROUNDS rounds in which every contender runs once, the order rotating; stats per contender. */
+/**
+ * Warm-up, then ROUNDS rounds in which every contender runs once, the order rotating; stats per contender.
+ * @template {string} K
+ * @param {Record<K, () => void>} contenders
+ * @param {number} ops
+ * @returns {Record<K, import('./lib/runner.mjs').Stats>}
+ */
 function alternateSync(contenders, ops) {
-  const names = Object.keys(contenders);
+  const names = /** @type {K[]} */ (Object.keys(contenders));
   for (let i = 0; i < WARMUP; i++) for (const n of names) contenders[n]();
+  /** @type {Record<string, number[]>} */
   const rates = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < ROUNDS; i++) for (const n of orderFor(names, i)) rates[n].push(rate(contenders[n], ops));
-  return Object.fromEntries(names.map((n) => [n, stats(rates[n].map(Math.round))]));
+  return /** @type {Record<K, import('./lib/runner.mjs').Stats>} */ (
+    Object.fromEntries(names.map((n) => [n, stats(rates[n].map(Math.round))]))
+  );
 }
 
-/** Splits `buf` into views of `size` bytes, like socket reads. */
+/**
+ * Splits `buf` into views of `size` bytes, like socket reads.
+ * @param {Buffer} buf
+ * @param {number} size
+ */
 function chunks(buf, size) {
   const out = [];
   for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
@@ -38,6 +55,7 @@ function chunks(buf, size) {
 
 const N = 50_000;
 const payload = Buffer.alloc(64, 0x61);
+/** @type {{ contentType: string, responseTopic: string, correlationData: Buffer, userProperties: [string, string][], messageExpiryInterval: number }} */
 const props = {
   contentType: 'application/json',
   responseTopic: 'reply/to/me',
@@ -49,13 +67,21 @@ const props = {
   messageExpiryInterval: 60,
 };
 
+/** @typedef {{ name: string, version: 4 | 5, properties: typeof props | undefined }} Case */
+/** @type {Case[]} */
 const cases = [
   { name: 'v4 no properties', version: 4, properties: undefined },
   { name: 'v5 no properties', version: 5, properties: undefined },
   { name: 'v5 with properties', version: 5, properties: props },
 ];
 
+/**
+ * @param {Case} c
+ * @param {number} i
+ * @returns {import('../dist/driver/codec/index.js').PublishPacket}
+ */
 function ourPacket(c, i) {
+  /** @type {import('../dist/driver/codec/index.js').PublishPacket} */
   const p = {
     type: 'publish',
     topic: 'sensors/room1/temp',
@@ -69,7 +95,13 @@ function ourPacket(c, i) {
   return p;
 }
 
+/**
+ * @param {Case} c
+ * @param {number} i
+ * @returns {import('mqtt-packet').IPublishPacket}
+ */
 function theirPacket(c, i) {
+  /** @type {import('mqtt-packet').IPublishPacket} */
   const p = {
     cmd: 'publish',
     topic: 'sensors/room1/temp',
@@ -83,6 +115,7 @@ function theirPacket(c, i) {
   return p;
 }
 
+/** @param {Case} c */
 function run(c) {
   const ours = Array.from({ length: N }, (_, i) => ourPacket(c, i));
   const theirs = Array.from({ length: N }, (_, i) => theirPacket(c, i));
@@ -128,6 +161,7 @@ function run(c) {
 
 const loadBefore = load();
 const results = cases.map(run);
+/** @param {import('./lib/runner.mjs').Stats} s */
 const fmt = (s) =>
   `${s.median.toLocaleString('en-US')} (${s.min.toLocaleString('en-US')}–${s.max.toLocaleString('en-US')})`;
 const printed = markdownTable(

@@ -51,7 +51,7 @@ function mqttJs(url, options = {}) {
   return mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...options });
 }
 
-const endJs = (c) => new Promise((resolve) => c.end(false, {}, () => resolve()));
+const endJs = (c) => new Promise((resolve) => c.end(false, {}, () => resolve(undefined)));
 
 // ---------- (a) drain of an offline persistent session's queue ----------
 
@@ -93,7 +93,7 @@ async function drainMqttJs(url, clientId, _topic, n) {
   await new Promise((resolve, reject) => {
     let got = 0;
     c.on('message', () => {
-      if (++got === n) resolve();
+      if (++got === n) resolve(undefined);
     });
     c.once('error', reject);
   });
@@ -158,7 +158,7 @@ async function publishMqttJs(url, qos, n) {
         sent++;
         c.publish('bench/pub', PAYLOAD, { qos }, (err) => {
           if (err) return reject(err);
-          if (++done === n) resolve();
+          if (++done === n) resolve(undefined);
           else next();
         });
       }
@@ -208,7 +208,7 @@ async function rrOurs(url, total) {
   const serving = (async () => {
     for await (const m of sub) {
       server
-        .publish(m.properties.responseTopic, m.payload, {
+        .publish(/** @type {string} */ (m.properties.responseTopic), m.payload, {
           properties: { correlationData: m.properties.correlationData },
         })
         .catch(() => undefined);

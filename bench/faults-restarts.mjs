@@ -16,8 +16,10 @@ import { writeResultFile } from './lib/results.mjs';
 
 const args = options();
 const restarts = args.number('restarts', 10);
+/** @type {[number, number]} */
 const outage = [args.number('min', 500), args.number('max', 3000)];
 const t0 = performance.now();
+/** @param {string} line */
 const log = (line) => console.error(`[faults ${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
 
 if (!MOSQUITTO_BIN) {
@@ -28,7 +30,10 @@ if (!MOSQUITTO_BIN) {
 const mosquitto = await startMosquitto({ persistent: true, nodelay: false });
 let result;
 try {
-  const broker = { url: `mqtt://127.0.0.1:${mosquitto.port}`, restart: (o) => mosquitto.restart(o) };
+  const broker = {
+    url: `mqtt://127.0.0.1:${mosquitto.port}`,
+    restart: (/** @type {{ downFor?: number }} */ o) => mosquitto.restart(o),
+  };
   result = await runRestarts({ ServerMqttAsync, ClientMqttAsync }, broker, { restarts, outage, steadyMs: 2000, log });
 } finally {
   await mosquitto.stop();

@@ -23,6 +23,7 @@ function heapAfterGc() {
   return process.memoryUsage().heapUsed;
 }
 
+/** @param {number} n */
 const mb = (n) => Math.round((n / 1048576) * 10) / 10;
 const heapStart = heapAfterGc();
 let t = performance.now();

@@ -18,14 +18,22 @@ const files = args.positional.flatMap((p) =>
     : [p],
 );
 
+/**
+ * What this reads of a .cpuprofile (V8's Profiler.Profile; samples and timeDeltas are always written).
+ * @typedef {{ id: number, callFrame: { functionName: string, url: string, lineNumber: number } }} ProfileNode
+ * @typedef {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[] }} Profile
+ */
+
 for (const file of files) {
+  /** @type {Profile} */
   const prof = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  /** @type {Map<string, number>} */
   const self = new Map();
   const dt = prof.timeDeltas;
   // each sample's time goes to the sampled node's frame (self time)
   for (let i = 0; i < prof.samples.length; i++) {
-    const n = byId.get(prof.samples[i]);
+    const n = /** @type {ProfileNode} */ (byId.get(prof.samples[i]));
     const f = n.callFrame;
     const where = f.url ? `${f.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${f.lineNumber + 1}` : '';
     const key = `${f.functionName || '(anonymous)'} ${where}`;

@@ -38,6 +38,7 @@ export function block() {
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
 
+/** @param {string} readme */
 function render(readme) {
   const a = readme.indexOf(START);
   const b = readme.indexOf(END);

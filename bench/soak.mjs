@@ -18,7 +18,8 @@ const args = options();
 function parseDuration(s) {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s);
   if (!m) throw new Error(`--duration=${s}: use e.g. 60s, 10m`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'];
+  const unit = /** @type {'ms' | 's' | 'm' | 'h'} */ (m[2] ?? 's');
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit];
 }
 
 if (!MOSQUITTO_BIN) {

@@ -31,7 +31,12 @@ export { hasMosquitto, MOSQUITTO_BIN } from '../../test/support/binaries.mjs';
  * @property {() => Promise<void>} stop SIGTERM (SIGKILL after 5 s), then removes its directory
  */
 
-/** The configuration lines: a bench broker, or a persistent one writing into `dir`. */
+/**
+ * The configuration lines: a bench broker, or a persistent one writing into `dir`.
+ * @param {number} port
+ * @param {string} dir
+ * @param {Required<MosquittoOptions>} options
+ */
 function configLines(port, dir, { nodelay, persistent }) {
   const common = [`listener ${port} 127.0.0.1`, 'allow_anonymous true'];
   if (persistent) {
@@ -55,7 +60,10 @@ function configLines(port, dir, { nodelay, persistent }) {
   ];
 }
 
-/** Resolves once `child` has exited: at once if it already has, else after SIGTERM (SIGKILL after 5 s). */
+/**
+ * Resolves once `child` has exited: at once if it already has, else after SIGTERM (SIGKILL after 5 s).
+ * @param {import('node:child_process').ChildProcess} child
+ */
 function stopChild(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);

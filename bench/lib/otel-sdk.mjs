@@ -13,6 +13,10 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 /** A span exporter that counts and drops what it is given. */
 class DroppingExporter {
   exported = 0;
+  /**
+   * @param {unknown[]} spans
+   * @param {(result: { code: number }) => void} done
+   */
   export(spans, done) {
     this.exported += spans.length;
     done({ code: 0 });

@@ -22,6 +22,7 @@ export class Counter {
   #target = Number.POSITIVE_INFINITY;
   #resolve = () => {};
 
+  /** @param {number} n @returns {Promise<void>} */
   until(n) {
     this.#target = n;
     return new Promise((resolve) => {
@@ -87,6 +88,7 @@ const telemetryOption = (contender) => (contender === 'ours-notel' ? { telemetry
 /** Microservice options per contender; `session` = persistent session `{ clientId }`. */
 function strategy(contender, url, session) {
   if (contender.startsWith('ours')) {
+    /** @type {import('../../dist/nest/index.js').MqttAsyncServerOptions} */
     const options = { url, protocolVersion: 5, reconnect: false, ...telemetryOption(contender) };
     if (session) Object.assign(options, { clientId: session.clientId, cleanStart: false, sessionExpiryInterval: 3600 });
     return { strategy: new ServerMqttAsync(options) };

@@ -123,7 +123,9 @@ export async function rpcServer(url, contender) {
     void (async () => {
       for await (const m of sub) {
         const { responseTopic, correlationData } = m.properties;
-        server.publish(responseTopic, m.payload, { qos: m.qos, properties: { correlationData } }).catch(() => {});
+        server
+          .publish(/** @type {string} */ (responseTopic), m.payload, { qos: m.qos, properties: { correlationData } })
+          .catch(() => {});
       }
     })();
     return { stop: () => server.disconnect() };
@@ -168,6 +170,7 @@ export const wallMs = () => performance.timeOrigin + performance.now();
 /**
  * Calls `emit(i)` (a Promise) for i < n with at most EMIT_WINDOW unconfirmed; resolves when every emit was
  * confirmed by the broker.
+ * @returns {Promise<void>}
  */
 function emitWindowed(n, emit) {
   return new Promise((resolve, reject) => {

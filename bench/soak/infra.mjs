@@ -5,11 +5,17 @@
 import net from 'node:net';
 import { freePort } from '../lib/net.mjs';
 
-/** A TCP proxy in front of 127.0.0.1:targetPort; `cutRandom()` destroys one open connection pair. */
+/**
+ * A TCP proxy in front of 127.0.0.1:targetPort; `cutRandom()` destroys one open connection pair.
+ * @param {number} targetPort
+ */
 export async function startCutProxy(targetPort) {
+  /** @typedef {{ client: net.Socket, upstream: net.Socket }} Pair */
+  /** @type {Set<Pair>} */
   const pairs = new Set();
   let cuts = 0;
   let held = false;
+  /** @param {Pair} pair */
   const destroy = (pair) => {
     if (!pairs.delete(pair)) return;
     pair.client.destroy();
@@ -32,7 +38,7 @@ export async function startCutProxy(targetPort) {
     }
   });
   const port = await freePort();
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(undefined)));
   return {
     url: `mqtt://127.0.0.1:${port}`,
     get cuts() {
@@ -56,7 +62,7 @@ export async function startCutProxy(targetPort) {
     },
     stop() {
       for (const pair of [...pairs]) destroy(pair);
-      return new Promise((resolve) => server.close(() => resolve()));
+      return new Promise((resolve) => server.close(() => resolve(undefined)));
     },
   };
 }

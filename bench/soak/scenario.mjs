@@ -61,7 +61,8 @@ export async function runSoak(transport, options) {
       }
     }
     const proto = SoakController.prototype;
-    const descriptor = (k) => Object.getOwnPropertyDescriptor(proto, k);
+    /** @param {string} k @returns {PropertyDescriptor} the method's (it exists: defined above) */
+    const descriptor = (k) => /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(proto, k));
     EventPattern('soak/events/+', { shared: 'soak-events', qos: 2, concurrency: 4 })(
       proto,
       'event',
@@ -164,7 +165,7 @@ export async function runSoak(transport, options) {
         const reply = await lastValueFrom(rpcClient.send('soak/rpc/add', { a, b }));
         if (reply?.sum === a + b) rpc.ok++;
         else rpc.wrong++;
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         // An error reply is a plain object ({ status, message }), a transport failure an Error subclass.
         const name = err?.name ?? (typeof err?.message === 'string' ? 'error reply' : 'Error');
         rpc.failed[name] = (rpc.failed[name] ?? 0) + 1;
