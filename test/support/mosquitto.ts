@@ -139,7 +139,9 @@ async function spawnBroker(conf: string, port: number): Promise<ChildProcess> {
   );
   exited.catch(() => undefined);
   try {
-    await Promise.race([waitForPort(port), exited]);
+    // mosquitto listens within milliseconds on an idle machine; the deadline is for a loaded one (a full run at
+    // load 16 saw a jest worker's polling starved past 10 s). An exit (port taken, bad config) fails at once.
+    await Promise.race([waitForPort(port, 30_000), exited]);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
