@@ -357,14 +357,17 @@ function ackOnRead(m: MqttMessage): void {
 /** `ack: 'manual'`: the application acknowledges. */
 function ackManually(): void {}
 
+/** A one-filter Subscription granted QoS 0, 1 or 2: one shared array each (most Subscriptions are one of these). */
+const GRANTED_ONE: readonly (readonly number[])[] = [Object.freeze([0]), Object.freeze([1]), Object.freeze([2])];
+
 /**
  * The codes a one-packet Subscription was granted: the SUBACK's, in the order of its filters; a filter the SUBACK
- * has no code for is refused (0x80). Copied into an exactly sized array: the decoder's grew by push (17 slots), and
- * this one lives as long as the Subscription.
+ * has no code for is refused (0x80). Not the decoder's array (it grew by push to 17 slots): a shared one for a
+ * single granted QoS, else an exactly sized copy; it lives as long as the Subscription.
  */
-function grantedOf(ack: SubackPacket | UnsubackPacket, filters: number): number[] {
+function grantedOf(ack: SubackPacket | UnsubackPacket, filters: number): readonly number[] {
   const codes = ack.reasonCodes;
-  if (filters === 1) return [codes[0] ?? 0x80];
+  if (filters === 1) return GRANTED_ONE[codes[0] ?? 0x80] ?? [codes[0] ?? 0x80];
   const granted = new Array<number>(filters).fill(0x80);
   for (let i = 0; i < filters; i++) granted[i] = codes[i] ?? 0x80;
   return granted;

@@ -23,13 +23,13 @@ export interface TableEntry {
 export class SubscriptionTable<E extends TableEntry> {
   /** Every entry, with when it was added: matches are returned in that order. */
   private readonly all = new Map<E, number>();
-  private readonly owners = new Map<string, E[]>();
+  // The maps below hold one value as it is and several in an array (see `Some`).
+  private readonly owners = new Map<string, Some<E>>();
   /** Identifiers a filter was subscribed with, oldest first; the last is the broker's current one. */
-  private readonly idsOf = new Map<string, number[]>();
-  // Arrays, not Sets: an identifier has one or a few filters, and a Set per Subscription cost ~150 bytes of heap.
-  private readonly filtersOf = new Map<number, string[]>();
+  private readonly idsOf = new Map<string, Some<number>>();
+  private readonly filtersOf = new Map<number, Some<string>>();
   /** Topic matching without identifiers: entries by exact (wildcard-free, unshared) filter... */
-  private readonly byLiteral = new Map<string, E[]>();
+  private readonly byLiteral = new Map<string, Some<E>>();
   /** ...and the entries with any wildcard or shared filter, matched one by one. */
   private readonly withPatterns = new Set<E>();
   private added = 0;
@@ -37,6 +37,7 @@ export class SubscriptionTable<E extends TableEntry> {
 
   /** Splits filters into SUBSCRIBE packets whose filters do not overlap; each packet gets a fresh identifier. */
   plan(filters: readonly string[]): SubscribePlan[] {
+    if (filters.length === 1) return [{ id: this.nextId++, indexes: [0] }];
     const plans: SubscribePlan[] = [];
     filters.forEach((f, i) => {
       const fits = plans.find((p) => p.indexes.every((j) => !filtersOverlap(filters[j] as string, f)));
@@ -52,22 +53,17 @@ export class SubscriptionTable<E extends TableEntry> {
     for (const f of entry.filters) {
       if (!isLiteral(f)) this.withPatterns.add(entry);
       else {
-        const list = this.byLiteral.get(f);
-        if (!list) this.byLiteral.set(f, [entry]);
-        else if (!list.includes(entry)) this.byLiteral.set(f, list.concat(entry));
+        const exact = this.byLiteral.get(f);
+        if (!has(exact, entry)) this.byLiteral.set(f, plus(exact, entry));
       }
     }
     for (const p of plans) {
       for (const i of p.indexes) {
         const f = entry.filters[i] as string;
-        // concat / one-element literals: exactly sized arrays (a spread grows one to 17 slots, ~150 bytes)
-        const owners = this.owners.get(f);
-        this.owners.set(f, owners ? owners.concat(entry) : [entry]);
-        const ids = this.idsOf.get(f);
-        this.idsOf.set(f, ids ? ids.concat(p.id) : [p.id]);
-        const list = this.filtersOf.get(p.id);
-        if (!list) this.filtersOf.set(p.id, [f]);
-        else if (!list.includes(f)) this.filtersOf.set(p.id, list.concat(f));
+        this.owners.set(f, plus(this.owners.get(f), entry));
+        this.idsOf.set(f, plus(this.idsOf.get(f), p.id));
+        const filters = this.filtersOf.get(p.id);
+        if (!has(filters, f)) this.filtersOf.set(p.id, plus(filters, f));
       }
     }
   }
@@ -77,25 +73,28 @@ export class SubscriptionTable<E extends TableEntry> {
     if (!this.all.delete(entry)) return [];
     this.withPatterns.delete(entry);
     for (const f of entry.filters) {
-      const list = this.byLiteral.get(f);
-      const at = list?.indexOf(entry) ?? -1;
-      if (at >= 0) list!.splice(at, 1);
-      if (list?.length === 0) this.byLiteral.delete(f);
+      const exact = this.byLiteral.get(f);
+      if (exact === undefined) continue;
+      const rest = withoutOne(exact, entry);
+      if (rest === undefined) this.byLiteral.delete(f);
+      else this.byLiteral.set(f, rest);
     }
     const gone: string[] = [];
     for (const f of new Set(entry.filters)) {
-      const rest = (this.owners.get(f) ?? []).filter((e) => e !== entry);
-      if (rest.length > 0) {
+      const owners = this.owners.get(f);
+      if (owners === undefined) continue;
+      const rest = withoutAll(owners, entry);
+      if (rest !== undefined) {
         this.owners.set(f, rest);
         continue;
       }
-      if (!this.owners.delete(f)) continue;
+      this.owners.delete(f);
       gone.push(f);
-      for (const id of this.idsOf.get(f) ?? []) {
-        const list = this.filtersOf.get(id);
-        const at = list?.indexOf(f) ?? -1;
-        if (at >= 0) list!.splice(at, 1);
-        if (list?.length === 0) this.filtersOf.delete(id);
+      for (const id of listOf(this.idsOf.get(f))) {
+        const filters = this.filtersOf.get(id);
+        const left = filters === undefined ? undefined : withoutOne(filters, f);
+        if (left === undefined) this.filtersOf.delete(id);
+        else this.filtersOf.set(id, left);
       }
       this.idsOf.delete(f);
     }
@@ -111,7 +110,7 @@ export class SubscriptionTable<E extends TableEntry> {
   current(): { id: number; filters: string[] }[] {
     const byId = new Map<number, string[]>();
     for (const [f, ids] of this.idsOf) {
-      const id = ids[ids.length - 1] as number;
+      const id = Array.isArray(ids) ? (ids[ids.length - 1] as number) : ids;
       byId.set(id, [...(byId.get(id) ?? []), f]);
     }
     return [...byId].map(([id, filters]) => ({ id, filters }));
@@ -119,7 +118,7 @@ export class SubscriptionTable<E extends TableEntry> {
 
   /** Owners of a filter string, in subscription order (the last one subscribed it most recently). */
   ownersOf(filter: string): readonly E[] {
-    return this.owners.get(filter) ?? [];
+    return listOf(this.owners.get(filter));
   }
 
   /**
@@ -130,14 +129,21 @@ export class SubscriptionTable<E extends TableEntry> {
   routeByIds(topic: string, ids: readonly number[]): E[] | 'duplicate' {
     const copyOf = new Set<string>();
     for (const id of ids) {
-      for (const f of this.filtersOf.get(id) ?? []) if (topicMatches(f, topic)) copyOf.add(f);
+      const filters = this.filtersOf.get(id);
+      if (typeof filters === 'string') {
+        if (topicMatches(filters, topic)) copyOf.add(filters);
+      } else if (filters !== undefined) for (const f of filters) if (topicMatches(f, topic)) copyOf.add(f);
     }
     // A broker may still deliver for a filter after the UNSUBSCRIBE (MQTT 5 3.10.4). Held as a resumed session's
     // message, it would never be acknowledged and, acks leaving in order, would stall every later acknowledgement.
     if (copyOf.size === 0) return ids.every((id) => this.isRetired(id)) ? 'duplicate' : [];
     const out = new Set<E>();
     for (const f of copyOf) {
-      for (const e of this.owners.get(f) ?? []) if (copyOf.has(canonicalFilter(e, topic) as string)) out.add(e);
+      const owners = this.owners.get(f);
+      if (owners === undefined) continue;
+      if (!Array.isArray(owners)) {
+        if (copyOf.has(canonicalFilter(owners, topic) as string)) out.add(owners);
+      } else for (const e of owners) if (copyOf.has(canonicalFilter(e, topic) as string)) out.add(e);
     }
     return out.size === 0 ? 'duplicate' : [...out];
   }
@@ -148,9 +154,9 @@ export class SubscriptionTable<E extends TableEntry> {
    */
   routeByTopic(topic: string): E[] {
     const exact = this.byLiteral.get(topic);
-    const out: E[] = exact ? [...exact] : [];
+    const out: E[] = exact === undefined ? [] : Array.isArray(exact) ? [...exact] : [exact];
     for (const e of this.withPatterns) {
-      if (!exact?.includes(e) && e.filters.some((f) => topicMatches(f, topic))) out.push(e);
+      if (!has(exact, e) && e.filters.some((f) => topicMatches(f, topic))) out.push(e);
     }
     if (out.length > 1) out.sort((x, y) => (this.all.get(x) as number) - (this.all.get(y) as number));
     return out;
@@ -169,6 +175,44 @@ export class SubscriptionTable<E extends TableEntry> {
     this.idsOf.clear();
     this.filtersOf.clear();
   }
+}
+
+/**
+ * One value as it is, several in an array. Most filters have one owner and one identifier and most identifiers one
+ * filter; a one-element array per map entry cost ~57 bytes of heap each (three to four per idle Subscription).
+ * The values stored (entries, filter strings, identifiers) are never arrays themselves.
+ */
+type Some<T> = T | T[];
+
+/** The values as a list (a new one-element array for a single value: for the paths that are not per message). */
+function listOf<T>(v: Some<T> | undefined): readonly T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function has<T>(v: Some<T> | undefined, x: T): boolean {
+  return Array.isArray(v) ? v.includes(x) : v === x;
+}
+
+/** `v` with `x` appended (a new array: arrays stored here are not shared but are never mutated either). */
+function plus<T>(v: Some<T> | undefined, x: T): Some<T> {
+  return v === undefined ? x : Array.isArray(v) ? v.concat(x) : [v, x];
+}
+
+/** `v` without its first `x`; undefined when nothing is left. */
+function withoutOne<T>(v: Some<T>, x: T): Some<T> | undefined {
+  if (!Array.isArray(v)) return v === x ? undefined : v;
+  const at = v.indexOf(x);
+  return at < 0 ? v : single(v.slice(0, at).concat(v.slice(at + 1)));
+}
+
+/** `v` without any `x`; undefined when nothing is left. */
+function withoutAll<T>(v: Some<T>, x: T): Some<T> | undefined {
+  if (!Array.isArray(v)) return v === x ? undefined : v;
+  return single(v.filter((y) => y !== x));
+}
+
+function single<T>(list: T[]): Some<T> | undefined {
+  return list.length === 0 ? undefined : list.length === 1 ? list[0] : list;
 }
 
 /** A filter that matches exactly one topic: no wildcard and no `$share/` group. */

@@ -110,4 +110,59 @@ describe('SubscriptionTable', () => {
     t.clear();
     expect(t.routeByTopic('dev/1/cmd')).toEqual([]);
   });
+
+  // One owner, identifier and filter is stored unwrapped, several in an array: these cover every change of form.
+  it('three owners of one filter: any of them leaves, the others keep it, the last one gives it up', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const [a, b, c] = [entry('k/+'), entry('k/+'), entry('k/+')];
+    const ids = [a, b, c].map((e) => {
+      const plans = t.plan(e.filters);
+      t.add(e, plans);
+      return plans[0]?.id as number;
+    });
+    expect(t.routeByIds('k/1', [ids[2] as number])).toEqual([a, b, c]);
+    expect(t.ownersOf('k/+')).toEqual([a, b, c]);
+    expect(t.remove(b)).toEqual([]);
+    expect(t.routeByIds('k/1', [ids[0] as number])).toEqual([a, c]);
+    expect(t.remove(a)).toEqual([]);
+    expect(t.ownersOf('k/+')).toEqual([c]);
+    expect(t.routeByTopic('k/1')).toEqual([c]);
+    expect(t.current()).toEqual([{ id: ids[2], filters: ['k/+'] }]);
+    expect(t.remove(c)).toEqual(['k/+']);
+    expect(t.ownersOf('k/+')).toEqual([]);
+    expect(t.current()).toEqual([]);
+    for (const id of ids) expect(t.routeByIds('k/1', [id])).toBe('duplicate');
+  });
+
+  it('one identifier for several disjoint filters: each routes, and it retires with its last filter', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const e = entry('x/1', 'y/+', 'z/#');
+    const plans = t.plan(e.filters);
+    t.add(e, plans);
+    const id = plans[0]?.id as number;
+    expect(plans).toHaveLength(1);
+    expect(t.routeByIds('y/2', [id])).toEqual([e]);
+    expect(t.routeByIds('z/a/b', [id])).toEqual([e]);
+    expect(t.current()).toEqual([{ id, filters: ['x/1', 'y/+', 'z/#'] }]);
+    const other = entry('x/1');
+    t.add(other, t.plan(other.filters));
+    expect(t.remove(e).sort()).toEqual(['y/+', 'z/#']);
+    // x/1 is still held (by `other`, with its own identifier), so `id` still names it: not retired
+    expect(t.routeByIds('x/1', [id])).toEqual([other]);
+    expect(t.remove(other)).toEqual(['x/1']);
+    expect(t.routeByIds('x/1', [id])).toBe('duplicate');
+  });
+
+  it('an exact filter held by two entries routes by topic to both until each leaves', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const a = entry('e/1');
+    const b = entry('e/1', 'e/1');
+    t.add(a, t.plan(a.filters));
+    t.add(b, t.plan(b.filters));
+    expect(t.routeByTopic('e/1')).toEqual([a, b]);
+    expect(t.remove(a)).toEqual([]);
+    expect(t.routeByTopic('e/1')).toEqual([b]);
+    expect(t.remove(b)).toEqual(['e/1']);
+    expect(t.routeByTopic('e/1')).toEqual([]);
+  });
 });
