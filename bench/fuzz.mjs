@@ -11,20 +11,14 @@ const driver = { ...driverApi, ...codec };
 
 import { fuzzClient, fuzzDecoder } from '../test/fuzz/fuzz-core.mjs';
 import { options } from './lib/args.mjs';
+import { mb, memoryAfterGc } from './lib/memory.mjs';
 
 const args = options();
 const inputs = args.number('inputs', 1_000_000);
 const seed = args.number('seed', Date.now() % 100_000);
 const clients = args.number('clients', 64);
 
-function heapAfterGc() {
-  global.gc?.();
-  global.gc?.();
-  return process.memoryUsage().heapUsed;
-}
-
-/** @param {number} n */
-const mb = (n) => Math.round((n / 1048576) * 10) / 10;
+const heapAfterGc = () => memoryAfterGc().heapUsed;
 const heapStart = heapAfterGc();
 let t = performance.now();
 const decoder = fuzzDecoder(driver, { inputs, seed });

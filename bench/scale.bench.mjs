@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { connect } from '../dist/driver/index.js';
+import { mb, memoryAfterGc } from './lib/memory.mjs';
 import { hasMosquitto, startMosquitto } from './lib/mosquitto.mjs';
 import {
   alternate,
@@ -30,11 +31,8 @@ const SUBS = 10_000 * scale;
 const RPCS = 1_000 * scale;
 const QUEUED = 100_000 * scale;
 
-const mb = (n) => Math.round((n / 1048576) * 10) / 10;
 function memory() {
-  global.gc?.();
-  global.gc?.();
-  const m = process.memoryUsage();
+  const m = memoryAfterGc();
   return { heapUsed: m.heapUsed, rss: m.rss };
 }
 /** Runs `fn(peak)`; `peak()` samples the heap (no GC) at the moment the most is held. */

@@ -3,8 +3,10 @@
  * `parseArgs()` adds the options every comparing bench shares (`--quick`, `--rounds=N`, `--only=a,b`).
  *
  * Environment variables the benches read (each where it is used): BENCH_MOSQ_NODELAY (lib/mosquitto.mjs),
- * BENCH_CPU_PROF_DIR (windowProfiler in lib/runner.mjs), BENCH_EMIT_WINDOW (lib/transport-cases.mjs),
- * SOAK_DEBUG and SOAK_HEAPSNAPSHOT (soak/scenario.mjs).
+ * BENCH_CPU_PROF_DIR (windowProfiler in lib/runner.mjs), BENCH_EMIT_WINDOW (lib/transport-cases.mjs), BENCH_DIST
+ * (lib/transport-dist.mjs; bench:transport's --ab=<dir> sets it for its children), SOAK_DEBUG and
+ * SOAK_HEAPSNAPSHOT (soak/scenario.mjs). Child processes get their arguments from their parent, positionally
+ * (lib/transport-child.mjs, scale.bench.mjs --child).
  */
 
 /**

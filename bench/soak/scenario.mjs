@@ -11,6 +11,7 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import { mb, memoryAfterGc } from '../lib/memory.mjs';
 import { startMosquitto } from '../lib/mosquitto.mjs';
 import { startCutProxy } from './infra.mjs';
 import { soakVerdict } from './verdict.mjs';
@@ -84,10 +85,9 @@ export async function runSoak(transport, options) {
   }
 
   function heapAfterGc(label) {
-    global.gc?.();
-    global.gc?.();
+    const { heapUsed } = memoryAfterGc();
     if (process.env.SOAK_HEAPSNAPSHOT) log(`heap snapshot ${v8.writeHeapSnapshot(`/tmp/soak-${label}.heapsnapshot`)}`);
-    return process.memoryUsage().heapUsed;
+    return heapUsed;
   }
 
   const broker = await startMosquitto({ persistent: true, nodelay: false });
@@ -254,7 +254,6 @@ export async function runSoak(transport, options) {
     }
     return { qos: q, sent: s.next, acked, rejected: s.rejected, handled, lost, duplicated, lostAtMs };
   });
-  const mb = (n) => Math.round((n / 1048576) * 10) / 10;
   const report = {
     durationS: durationMs / 1000,
     ratePerQos: rate,
