@@ -1,41 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, MqttError, type MqttMessage } from '../../lib/driver/index.js';
-import { requireBinary } from '../support/binaries.mjs';
-import { describeMosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
+import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../support/mosquitto.js';
 
 const d = describeMosquitto;
 
 d('driver client smoke (mosquitto)', () => {
-  let broker: ChildProcess;
+  let broker: MosquittoHandle;
   let url: string;
   beforeAll(async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'mq-'));
-    writeFileSync(join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
-    broker = spawn(requireBinary('mosquitto'), ['-c', join(dir, 'm.conf')], { stdio: 'ignore' });
-    url = `mqtt://127.0.0.1:${port}`;
-    for (let i = 0; i < 50; i++) {
-      const ok = await new Promise<boolean>((r) =>
-        net
-          .connect(port, '127.0.0.1')
-          .on('connect', function (this: net.Socket) {
-            this.destroy();
-            r(true);
-          })
-          .on('error', () => r(false)),
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    broker = await startMosquitto();
+    url = broker.url;
   });
-  afterAll(() => {
-    broker?.kill();
+  afterAll(async () => {
+    await broker?.stop();
   });
 
   for (const v of [5, 4] as const) {

@@ -211,7 +211,9 @@ describeMosquitto('errors and flow control on mosquitto', () => {
     const errors: Error[] = [];
     c.on('error', (e) => errors.push(e));
     try {
-      await new Promise((r) => setTimeout(r, 300)); // the queue arrives with nothing subscribed
+      // A round trip on the same link: mosquitto writes the resumed queue right after CONNACK, so once this
+      // PUBACK is back the queue has arrived, with nothing subscribed.
+      await c.publish('held/marker', 'x', { qos: 1 });
       const sub = await c.subscribe('held/q', { qos: 1, bufferSize: 5000 });
       const got = await take(sub, 3000, 30_000);
       expect(new Set(got.map((m) => Number(m.payload.toString()))).size).toBe(3000);

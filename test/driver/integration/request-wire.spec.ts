@@ -46,14 +46,17 @@ function answer(
   });
 }
 
-/** Settles to 'pending' when `p` has not settled within `ms`. */
-async function stateAfter(p: Promise<unknown>, ms: number): Promise<unknown> {
+/**
+ * What `p` has settled to once the reactions already queued have run (one event-loop turn), or 'pending'. Not a
+ * wait: callers first prove, by a packet that follows it, that what could settle `p` has been processed.
+ */
+async function stateNow(p: Promise<unknown>): Promise<unknown> {
   return Promise.race([
     p.then(
       (v) => ({ resolved: v }),
       (e: unknown) => ({ rejected: e }),
     ),
-    new Promise((r) => setTimeout(() => r('pending'), ms)),
+    new Promise((r) => setImmediate(() => r('pending'))),
   ]);
 }
 
@@ -235,7 +238,8 @@ describe('a request made while the client is reconnecting (default QoS 0)', () =
       const conn2 = await broker.nextConnection(); // accepted, but no CONNACK yet
       expect(client.status).toBe('reconnecting');
       const r = client.request('svc/a', 'while-offline', { timeout: 5000 });
-      expect(await stateAfter(r, 300)).toBe('pending');
+      // Neither refused for want of a link nor sent: it waits (its only timer is the 5 s timeout).
+      expect(await stateNow(r)).toBe('pending');
       await conn2.handshake();
       conn2.autoRespond();
       const subscribe = await conn2.next('subscribe');
@@ -306,8 +310,8 @@ describe('late and unknown replies', () => {
     // Every one of them is acknowledged (a held one would use up our Receive Maximum) ...
     const acked = [await w.conn.next('puback'), await w.conn.next('puback'), await w.conn.next('puback')];
     expect(acked.map((p) => p.packetId)).toEqual([21, 22, 23]);
-    // ... and none resolved the request still waiting.
-    expect(await stateAfter(waiting, 100)).toBe('pending');
+    // ... and none resolved the request still waiting (each PUBACK leaves after its reply was routed).
+    expect(await stateNow(waiting)).toBe('pending');
     answer(w.conn, waitingReq, 'the right reply');
     expect((await settlesWithin(waiting, 5000, 'the request')).payload.toString()).toBe('the right reply');
     expect(w.errors).toEqual([]);

@@ -9,6 +9,7 @@ import {
   type QoS,
   type WebSocketConstructor,
 } from '../../../lib/driver/index.js';
+import { eventually } from '../../support/eventually.js';
 import { take } from '../../support/messages.js';
 import { describeIf, hasMosquitto, itMosquitto, startMosquitto } from '../../support/mosquitto.js';
 import { hasOpenssl, makePki, type TestPki } from '../../support/tls.js';
@@ -159,11 +160,13 @@ describe('WebSocket transport: failures, backpressure, reconnect', () => {
 
   it('backpressure: a QoS 0 publish resolves only once the WebSocket buffer drained below the high-water mark', async () => {
     let gate = false;
+    let fullSeen = 0;
     // The real `ws` WebSocket, reporting a full buffer while the gate is closed.
     class GatedWebSocket extends WsWebSocket {}
     const real = Object.getOwnPropertyDescriptor(WsWebSocket.prototype, 'bufferedAmount')?.get;
     Object.defineProperty(GatedWebSocket.prototype, 'bufferedAmount', {
       get(this: WsWebSocket) {
+        if (gate) fullSeen++;
         return gate ? 10_000_000 : (real?.call(this) as number);
       },
     });
@@ -176,8 +179,8 @@ describe('WebSocket transport: failures, backpressure, reconnect', () => {
     const publish = client.publish('ws/bp', 'held', { qos: 0 }).then(() => {
       resolved = true;
     });
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 30));
+    // The driver has looked at the full buffer several times (its drain poll), and still holds the publish.
+    await eventually(() => fullSeen >= 5, 'the driver polling the full WebSocket buffer', 10_000);
     expect(resolved).toBe(false);
     gate = false;
     await publish;

@@ -7,6 +7,7 @@ import { interval, lastValueFrom, map, type Observable, of, take, toArray } from
 import type { MqttDriverClient } from '../../../lib/driver/index.js';
 import { ClientMqttAsync, decodeReplyFlags, REPLY_MORE_PROPERTY, ServerMqttAsync } from '../../../lib/nest/index.js';
 import { MqttAsyncTestBroker } from '../../../lib/testing/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 
 /*
@@ -128,10 +129,11 @@ describeMosquitto('reply protocol on mosquitto (MQTT 5)', () => {
       await spy.subscribeAsync('nest-mqtt-async/replies/#', { qos: 1 });
       await within(lastValueFrom(client.send('proto/stream/sync', {})), 'send()');
       // the spy's copy of the final reply may trail the client's: wait for it, bounded
-      for (const t0 = Date.now(); !replies.some((r) => r.payload.toString() === '3'); ) {
-        if (Date.now() - t0 > DEADLINE) throw new Error('the spy never saw the last reply');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await eventually(
+        () => replies.some((r) => r.payload.toString() === '3'),
+        'the spy seeing the last reply',
+        DEADLINE,
+      );
       const flags = replies.map((r) => r.properties?.userProperties?.[REPLY_MORE_PROPERTY]);
       expect(replies.map((r) => r.payload.toString())).toEqual(['1', '2', '3']);
       expect(flags).toEqual(['1', '1', undefined]);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { firstValueFrom, toArray } from 'rxjs';
 import type { MqttDriverClient } from '../../../lib/driver/index.js';
 import { ClientMqttAsync } from '../../../lib/nest/client/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeIf, hasMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { testConnector } from '../server/support/connector.js';
 
@@ -11,6 +12,7 @@ suite('ClientMqttAsync send() on MQTT 5 against a plain responder', () => {
   let broker: MosquittoHandle;
   let responder: MqttDriverClient;
   let client: ClientMqttAsync;
+  let silentRequests = 0;
 
   beforeAll(async () => {
     broker = await startMosquitto();
@@ -18,7 +20,10 @@ suite('ClientMqttAsync send() on MQTT 5 against a plain responder', () => {
     const sub = await responder.subscribe('math/+', { qos: 1 });
     void (async () => {
       for await (const m of sub) {
-        if (m.topic === 'math/silent') continue;
+        if (m.topic === 'math/silent') {
+          silentRequests++;
+          continue;
+        }
         const { a, b } = JSON.parse(m.payload.toString()) as { a: number; b: number };
         await responder.publish(m.properties.responseTopic as string, JSON.stringify(a + b), {
           qos: 1,
@@ -45,7 +50,8 @@ suite('ClientMqttAsync send() on MQTT 5 against a plain responder', () => {
 
   it('close() rejects a pending send instead of leaving it hanging', async () => {
     const pending = expect(firstValueFrom(client.send('math/silent', { a: 1, b: 1 }))).rejects.toThrow(/closed/);
-    await new Promise((r) => setTimeout(r, 200));
+    // The request is out (the responder has it, and never answers): close() must settle it.
+    await eventually(() => silentRequests > 0, 'the request reaching the responder', 10_000);
     await client.close();
     await pending;
   });

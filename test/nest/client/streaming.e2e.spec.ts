@@ -22,6 +22,7 @@ import {
   REPLY_MORE_PROPERTY,
   ServerMqttAsync,
 } from '../../../lib/nest/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 
 const counting = (n: number) =>
@@ -130,9 +131,7 @@ describeMosquitto('Observable handlers streamed into ClientMqttAsync.send() (mos
       // the spy gets the final reply about when the client does
       const final = (p: mqtt.IPublishPacket) =>
         p.topic !== 'streams/three/async' && p.properties?.userProperties?.[REPLY_MORE_PROPERTY] === undefined;
-      while (!packets.some(final)) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await eventually(() => packets.some(final), "the spy's copy of the final reply", 10_000);
       const [request, ...replies] = packets;
       expect(request!.topic).toBe('streams/three/async');
       expect(JSON.parse(request!.payload.toString())).toEqual({ go: true });

@@ -20,17 +20,21 @@ let linkDown: () => void = () => {};
 let gate = new Promise<void>((resolve) => {
   linkDown = resolve;
 });
+/** How many handler calls are waiting at the gate. */
+let waiting = 0;
 
 @Controller()
 class SlowController {
   @MessagePattern('outage/rpc')
   async answer(@Payload() n: number) {
+    waiting++;
     await gate;
     return n * 2;
   }
 
   @EventPattern('outage/event')
   async fail(@Payload() _event: unknown) {
+    waiting++;
     await gate;
     throw new Error('failed while the broker was away');
   }
@@ -45,7 +49,8 @@ describeMosquitto('replies and dead letters made while reconnecting (mosquitto, 
 
   beforeAll(async () => {
     broker = await startMosquitto({ persistence: true });
-    server = new ServerMqttAsync({ url: broker.url, deadLetterTopic: 'outage/dead' });
+    // concurrency 2: both handlers (one consume loop: equal options) are inside their call when the broker goes.
+    server = new ServerMqttAsync({ url: broker.url, deadLetterTopic: 'outage/dead', concurrency: 2 });
     const moduleRef = await Test.createTestingModule({ controllers: [SlowController] }).compile();
     app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
     await app.listen();
@@ -79,8 +84,8 @@ describeMosquitto('replies and dead letters made while reconnecting (mosquitto, 
       properties: { responseTopic: 'outage/replies', correlationData: Buffer.from('c1') },
     });
     await observer.publish('outage/event', '{"n":1}', { qos: 0 });
-    // Both handlers are now waiting; the broker goes away, they finish while the server reconnects.
-    await new Promise((r) => setTimeout(r, 50));
+    // Both handlers are waiting; the broker goes away, they finish while the server reconnects.
+    await until(() => waiting >= 2, 'both handlers waiting at the gate');
     await broker.restart({ downFor: 500 });
     await until(() => received.length >= 2, 'the reply and the dead letter');
     const reply = received.find((m) => m.topic === 'outage/replies');

@@ -4,6 +4,7 @@ import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservice
 import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
 import { MqttAsyncContext, type MqttAsyncServerOptions, ServerMqttAsync, TopicParam } from '../../../lib/nest/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeMosquitto, type MosquittoHandle, startMosquitto } from '../../support/mosquitto.js';
 import { outsideClient, rpc } from './helpers.js';
 
@@ -71,7 +72,7 @@ async function startLoggedApp(options: MqttAsyncServerOptions, logger: CaptureLo
   const app = moduleRef.createNestMicroservice({ strategy: server, logger });
   await app.listen();
   const handledOn = async (topic: string) => {
-    while (!handled.includes(topic)) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => handled.includes(topic), `${topic} handled`, 10_000);
   };
   return { app, server, handled, handledOn };
 }

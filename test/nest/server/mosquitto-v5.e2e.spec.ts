@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
 import { MqttAsyncExceptionFilter, REPLY_ERROR_PROPERTY, REPLY_MORE_PROPERTY } from '../../../lib/nest/index.js';
+import { eventually } from '../../support/eventually.js';
 import { describeIf, hasMosquitto, type RunningBroker, startMosquitto } from '../../support/mosquitto.js';
 import { DevicesController, seen } from './app.fixture.js';
 import { outsideClient, rpc, run, type StartedApp, startApp } from './helpers.js';
@@ -141,7 +142,7 @@ suite('ServerMqttAsync on mosquitto, MQTT 5', () => {
     await started.handledCount(before + 2);
     const errors = started.handled.slice(before).map((h) => h.error);
     expect(errors.every((e) => e !== undefined)).toBe(true);
-    while (dead.length < 2) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => dead.length >= 2, 'two dead letters', 10_000);
     outside.off('message', onMessage);
     expect(dead.map((d) => d.payload).sort()).toEqual(['{"op":"nope"}', '{not json'].sort());
     expect(dead.every((d) => typeof d.props['nest-mqtt-async:error-message'] === 'string')).toBe(true);
