@@ -1,5 +1,9 @@
 import net from 'node:net';
+import { type Packet, PacketDecoder } from '../../lib/driver/codec/index.js';
 import { freePort } from './ports.js';
+
+/** Sees each MQTT 5 packet the proxy forwards, with the client identifier of the link's CONNECT. */
+export type PacketWatcher = (packet: Packet, from: 'client' | 'broker', clientId: string) => void;
 
 export interface FaultProxy {
   readonly url: string;
@@ -19,6 +23,11 @@ export interface FaultProxy {
   pause(): void;
   /** Forwards again; connections that lost bytes while paused are cut (their MQTT stream is corrupt). */
   resume(): void;
+  /**
+   * Decodes what the proxy forwards (MQTT 5) and hands each packet to `watcher` until the returned function is
+   * called: a test can see what the broker really sent. Links opened before the call are not decoded.
+   */
+  watch(watcher: PacketWatcher): () => void;
   /** Stops cutting, closes the listener and every connection. Idempotent. */
   stop(): Promise<void>;
 }
@@ -27,6 +36,8 @@ interface Pair {
   client: net.Socket;
   upstream: net.Socket;
   lostBytes: boolean;
+  /** From the CONNECT, when packets are watched. */
+  clientId: string;
 }
 
 /** A TCP proxy on a free loopback port in front of `127.0.0.1:targetPort`, able to inject link faults. */
@@ -36,6 +47,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
   let cuts = 0;
   let accepted = 0;
   let timer: NodeJS.Timeout | undefined;
+  const watchers = new Set<PacketWatcher>();
 
   const destroy = (pair: Pair): void => {
     if (!pairs.delete(pair)) return;
@@ -43,11 +55,25 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     pair.upstream.destroy();
   };
 
-  const pipe = (pair: Pair, from: net.Socket, to: net.Socket): void => {
+  const pipe = (pair: Pair, from: net.Socket, to: net.Socket, side: 'client' | 'broker'): void => {
+    // Decoded only on links opened while someone watches; a link that lost bytes (paused) is cut at resume.
+    let decoder = watchers.size > 0 ? new PacketDecoder({ protocolVersion: 5 }) : undefined;
     from.on('data', (chunk: Buffer) => {
       if (paused) {
         pair.lostBytes = true;
         return;
+      }
+      if (decoder && !pair.lostBytes) {
+        let packets: Packet[] = [];
+        try {
+          packets = decoder.push(Buffer.from(chunk));
+        } catch {
+          decoder = undefined; // not MQTT 5 (a test of garbage): forwarded, no longer decoded
+        }
+        for (const packet of packets) {
+          if (packet.type === 'connect') pair.clientId = packet.clientId;
+          for (const watcher of watchers) watcher(packet, side, pair.clientId);
+        }
       }
       if (!to.write(chunk)) {
         from.pause();
@@ -59,12 +85,12 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
   const server = net.createServer((client) => {
     accepted++;
     const upstream = net.connect(targetPort, '127.0.0.1');
-    const pair: Pair = { client, upstream, lostBytes: false };
+    const pair: Pair = { client, upstream, lostBytes: false, clientId: '' };
     pairs.add(pair);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    pipe(pair, client, upstream);
-    pipe(pair, upstream, client);
+    pipe(pair, client, upstream, 'client');
+    pipe(pair, upstream, client, 'broker');
     for (const socket of [client, upstream]) {
       socket.on('error', () => destroy(pair));
       socket.on('close', () => destroy(pair));
@@ -124,6 +150,10 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     resume() {
       paused = false;
       for (const pair of [...pairs]) if (pair.lostBytes) destroy(pair);
+    },
+    watch(watcher) {
+      watchers.add(watcher);
+      return () => watchers.delete(watcher);
     },
     stop() {
       stopping ??= new Promise<void>((resolve) => {

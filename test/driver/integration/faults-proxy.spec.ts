@@ -20,6 +20,34 @@ const persistent = (clientId: string): MqttClientOptions => ({
   reconnect: { initialDelay: 10, maxDelay: 100 },
 });
 
+/**
+ * The messages (payload ids) the broker sent `clientId` again as a QoS 2 PUBLISH after it had sent their PUBREL.
+ * mosquitto 2.0.11 does that when a link is cut while the client reconnects: the reconnect resends the PUBREL of
+ * a message waiting for PUBCOMP, the write fails on the dead socket, the message stays "resend PUBREL", and the
+ * next reconnect's reset turns every state but "waiting for PUBCOMP" into "publish" (db__message_reconnect_reset_
+ * outgoing). That breaks MQTT 5 section 4.3.3 (no PUBLISH once its PUBREL was sent). The client had answered the
+ * PUBREL with PUBCOMP, which frees the packet id: by the protocol the PUBLISH is a new message, so the application
+ * gets the message twice and no client can tell. Seen in about 1 run in 20 of the slow-consumer case, with the
+ * broker's log showing "Sending PUBREL (m405)", "Broken pipe", then "Sending PUBLISH (d1, q2, m405)".
+ */
+function watchPublishAfterRelease(proxy: FaultProxy, clientId: string): ReadonlySet<number> {
+  const resent = new Set<number>();
+  const published = new Map<number, number>(); // packet id → payload id of its last PUBLISH
+  const released = new Map<number, number>(); // packet id → payload id whose PUBREL was sent
+  proxy.watch((packet, from, id) => {
+    if (from !== 'broker' || id !== clientId) return;
+    if (packet.type === 'publish' && packet.qos === 2) {
+      const message = Number(packet.payload.toString());
+      if (released.get(packet.packetId as number) === message) resent.add(message);
+      published.set(packet.packetId as number, message);
+    } else if (packet.type === 'pubrel') {
+      const message = published.get(packet.packetId);
+      if (message !== undefined) released.set(packet.packetId, message);
+    }
+  });
+  return resent;
+}
+
 describeMosquitto('faults: a proxy cutting connections at random points mid-stream', () => {
   let broker: MosquittoHandle;
   let proxy: FaultProxy;
@@ -43,7 +71,9 @@ describeMosquitto('faults: a proxy cutting connections at random points mid-stre
       const n = qos === 1 ? 3000 : 2000;
       const topic = `faults/proxy/q${qos}${slow ? 's' : ''}`;
       const counts = new Map<number, number>();
-      const sub = await connect(proxy.url, persistent(`fp-sub-${qos}${slow}`));
+      const subId = `fp-sub-${qos}${slow}`;
+      const brokerResent = watchPublishAfterRelease(proxy, subId);
+      const sub = await connect(proxy.url, persistent(subId));
       const pub = await connect(proxy.url, persistent(`fp-pub-${qos}${slow}`));
       let reconnects = 0;
       sub.on('connect', () => reconnects++);
@@ -54,19 +84,24 @@ describeMosquitto('faults: a proxy cutting connections at random points mid-stre
         // Cuts land at random points of both streams: while receiving and while publishing.
         const receiveCuts = randomPoints(n, 4);
         const publishCuts = randomPoints(n, 4);
+        // Read with next(), not for-await: leaving a for-await loop unsubscribes, and an UNSUBSCRIBE that a cut
+        // catches before its UNSUBACK rejects (unsubscribe()'s contract) — that failed this test now and then.
+        const messages = subscription[Symbol.asyncIterator]();
         const reader = (async () => {
-          for await (const m of subscription) {
+          while (counts.size < n) {
+            const r = await messages.next();
+            if (r.done) return;
             // A slow consumer leaves messages unread in the Subscription while the link is cut under it.
-            if (slow && Math.random() < 0.05) await new Promise((r) => setTimeout(r, 5));
-            const id = Number(m.payload.toString());
+            if (slow && Math.random() < 0.05) await new Promise((resolve) => setTimeout(resolve, 5));
+            const id = Number(r.value.payload.toString());
             counts.set(id, (counts.get(id) ?? 0) + 1);
             if (counts.size === receiveCuts[0]) {
               receiveCuts.shift();
               proxy.cutRandom();
             }
-            if (counts.size === n) return;
           }
         })();
+        reader.catch(() => undefined); // awaited below, after the publishes: not an unhandled rejection meanwhile
         proxy.cutRandomlyEvery(20, 150);
         let resolved = 0;
         const publishes = Array.from({ length: n }, (_, i) =>
@@ -89,7 +124,9 @@ describeMosquitto('faults: a proxy cutting connections at random points mid-stre
         expect(missing).toEqual([]);
         if (qos === 2) {
           const duplicated = [...counts].filter(([, c]) => c > 1).map(([id]) => id);
-          expect(duplicated).toEqual([]);
+          // Only a message the broker itself published again after releasing it may arrive twice (see
+          // watchPublishAfterRelease); the driver adds no duplicate of its own.
+          expect(duplicated.filter((id) => !brokerResent.has(id))).toEqual([]);
         }
         expect(proxy.cuts - cutsBefore).toBeGreaterThanOrEqual(8);
         expect(reconnects).toBeGreaterThanOrEqual(4);
