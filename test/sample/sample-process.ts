@@ -49,15 +49,19 @@ export function startSampleProcess(
   return new WatchedProcess(process.execPath, [...nodeArgs, entry], { ...base, ...env });
 }
 
-/** The log lines every start prints: the broker URL, the HTTP URL, and the handler of the after-startup message. */
+/**
+ * The log lines every start prints: the broker URL, the HTTP URL, and the handler of the after-startup message.
+ * `timeoutMs` is a hang guard for the whole start, not a timing check: a Node process loading Nest, aedes and the
+ * sample took more than 10 s to print its first line on the shared 2-core machine under load.
+ */
 export async function started(
   sample: WatchedProcess,
   broker: RegExp,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<{ mqttUrl: string; httpUrl: string }> {
   const [, mqttUrl] = await sample.waitFor(broker, { timeoutMs });
-  const [, httpUrl] = await sample.waitFor(/HTTP on (http:\/\/127\.0\.0\.1:\d+): AsyncAPI page/);
-  await sample.waitFor(/\[Devices\] temperature demo-1: 21\.5 °C/);
+  const [, httpUrl] = await sample.waitFor(/HTTP on (http:\/\/127\.0\.0\.1:\d+): AsyncAPI page/, { timeoutMs });
+  await sample.waitFor(/\[Devices\] temperature demo-1: 21\.5 °C/, { timeoutMs });
   return { mqttUrl: mqttUrl as string, httpUrl: httpUrl as string };
 }
 

@@ -69,7 +69,7 @@ describe('npm start (sample/start.ts in a child process)', () => {
     } finally {
       await expectCleanStop(sample, 'SIGINT');
     }
-  }, 30_000);
+  }, 60_000);
 
   it('with MQTT_URL uses that broker and embeds none, and stops on SIGTERM', async () => {
     // aedes 1.x: MQTT 3.1.1 with `$share` filters accepted (aedes 2 beta would refuse the job pool's group).
@@ -98,7 +98,7 @@ describe('npm start (sample/start.ts in a child process)', () => {
       await watcher.disconnect();
       await aedes.stop();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 /** Without mosquitto clients: the same outside view through our driver, so the test still talks to the sample. */
