@@ -1,76 +1,15 @@
 /**
- * The driver's MessageRouter without a network: a fake host records the packets it writes and the errors it reports;
- * the test plays the broker by calling onAck/route/onConnected/onConnectionLost.
+ * The driver's MessageRouter without a network (message-router-fixture.ts): the test plays the broker by calling
+ * onAck/route/onConnected/onConnectionLost.
  */
 import { describe, expect, it } from '@jest/globals';
-import type {
-  ConnackProperties,
-  ProtocolVersion,
-  PublishPacket,
-  SubscribePacket,
-  UnsubscribePacket,
-} from '../../../lib/driver/codec/packets.js';
 import {
   MqttDisconnectedError,
   MqttMessageDroppedError,
   MqttProtocolError,
   MqttSubscribeError,
 } from '../../../lib/driver/errors.js';
-import { MessageRouter, type MessageRouterHost } from '../../../lib/driver/message-router.js';
-import { resolveClientOptions } from '../../../lib/driver/options.js';
-import { PacketIds } from '../../../lib/driver/session/packet-ids.js';
-import type { ClientStatus, MqttClientOptions } from '../../../lib/driver/types.js';
-
-class FakeHost implements MessageRouterHost {
-  status: ClientStatus = 'connected';
-  serverProperties: ConnackProperties | undefined = {};
-  readonly sent: (SubscribePacket | UnsubscribePacket)[] = [];
-  readonly errors: Error[] = [];
-  constructor(readonly protocolVersion: ProtocolVersion = 5) {}
-  send(packet: SubscribePacket | UnsubscribePacket): boolean {
-    if (this.status !== 'connected') return false;
-    this.sent.push(packet);
-    return true;
-  }
-  fail(error: Error): void {
-    this.errors.push(error);
-  }
-  /** The last packet written, of the type asked for. */
-  last<T extends 'subscribe' | 'unsubscribe'>(type: T): Extract<SubscribePacket | UnsubscribePacket, { type: T }> {
-    const p = this.sent.filter((s) => s.type === type).at(-1);
-    if (!p) throw new Error(`no ${type} sent`);
-    return p as Extract<SubscribePacket | UnsubscribePacket, { type: T }>;
-  }
-}
-
-const publish = (topic: string, qos: 0 | 1 | 2 = 0, ids?: number[]): PublishPacket => ({
-  type: 'publish',
-  topic,
-  qos,
-  retain: false,
-  dup: false,
-  packetId: qos > 0 ? 7 : undefined,
-  payload: Buffer.from(topic),
-  properties: ids ? { subscriptionIdentifier: ids } : undefined,
-});
-
-/** A settle tracker: `track(holders)` as the client's InboundAcks would register it. */
-function tracker() {
-  const settled: number[] = [];
-  const track = (holders: number) => {
-    let left = holders;
-    return (code: number) => {
-      if (--left === 0) settled.push(code);
-    };
-  };
-  return { settled, track };
-}
-
-function setup(version: ProtocolVersion = 5, options: MqttClientOptions = {}) {
-  const host = new FakeHost(version);
-  const ids = new PacketIds();
-  return { host, ids, router: new MessageRouter(host, ids, resolveClientOptions(options)) };
-}
+import { publish, setup, tracker } from './message-router-fixture.js';
 
 describe('MessageRouter (no network)', () => {
   it('SUBSCRIBE takes its packet id from the injected PacketIds and releases it on SUBACK', async () => {
