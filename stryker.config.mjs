@@ -15,6 +15,7 @@ export const SCOPES = {
     mutate: ['lib/driver/session/**/*.ts'],
     specs: [
       'test/driver/unit/session.spec.ts',
+      'test/driver/unit/outbound.spec.ts',
       'test/driver/integration/acks-wire.spec.ts',
       'test/driver/integration/inbound-acks-wire.spec.ts',
       'test/driver/integration/resume-wire.spec.ts',
@@ -26,6 +27,8 @@ export const SCOPES = {
     mutate: ['lib/driver/*router.ts', 'lib/driver/*router/**/*.ts'],
     specs: [
       'test/driver/unit/message-router.spec.ts',
+      'test/driver/unit/message-router-subscribe.spec.ts',
+      'test/driver/unit/message-router-session.spec.ts',
       'test/driver/unit/subscription-table.spec.ts',
       'test/driver/integration/conformance.spec.ts',
       'test/driver/integration/conformance-session.spec.ts',
@@ -47,7 +50,12 @@ export const SCOPES = {
   },
   routing: {
     mutate: ['lib/nest/routing/**/*.ts'],
-    specs: ['test/nest/server/routing.spec.ts', 'test/nest/server/handler-options.spec.ts'],
+    specs: [
+      'test/nest/server/routing.spec.ts',
+      'test/nest/server/routing-options.spec.ts',
+      'test/nest/server/handler-options.spec.ts',
+      'test/nest/server/retry.spec.ts',
+    ],
   },
 };
 
@@ -80,9 +88,12 @@ export default {
   mutator: { excludedMutations: ['StringLiteral'] },
   coverageAnalysis: 'perTest',
   mutate: chosen.mutate,
-  // The machine is shared (2 cores): at most two test runners.
-  concurrency: 2,
+  // The machine is shared (2 cores, several jobs): one test runner unless MUTATE_CONCURRENCY says more. Under
+  // load a mutant's tests take several times their dry-run time: a generous factor keeps slow-but-passing runs
+  // out of "Timeout" (which counts as detected and would flatter the score). Timeouts are reported separately.
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   timeoutMS: 10_000,
+  timeoutFactor: 3,
   incremental: true,
   incrementalFile: `reports/mutation/${scope}/incremental.json`,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
