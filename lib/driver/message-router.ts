@@ -17,11 +17,28 @@ import { type SubscribePlan, SubscriptionTable } from './subscription-table.js';
 import { parseSharedFilter, topicMatches, validateTopicFilter } from './topic.js';
 import type { ClientStatus, MqttMessage, SubscribeOptions, Subscription } from './types.js';
 
-interface Entry {
-  sub: MessageSubscription;
-  options: SubscribeOptions;
-  readonly filters: readonly string[];
+/**
+ * A Subscription as the router keeps it, and its own table entry: with the options a re-SUBSCRIBE uses. One object
+ * per idle Subscription, no entry record and unsubscribe closure beside it (gateways hold thousands).
+ */
+class RoutedSubscription extends MessageSubscription {
+  constructor(
+    filters: string[],
+    /** @internal */ readonly options: SubscribeOptions,
+    subscriptionIdentifier: number | undefined,
+    onUnsubscribe: (s: MessageSubscription) => Promise<void>,
+  ) {
+    super(
+      filters,
+      options.bufferSize ?? 1000,
+      subscriptionIdentifier,
+      onUnsubscribe,
+      // one shared function, not a closure per Subscription
+      (options.ack ?? 'auto') === 'auto' ? ackOnRead : ackManually,
+    );
+  }
 }
+type Entry = RoutedSubscription;
 type Settle = ((code: number) => void) | undefined;
 interface Waiter {
   resolve: (p: SubackPacket | UnsubackPacket) => void;
@@ -48,6 +65,8 @@ export class MessageRouter {
   private readonly table = new SubscriptionTable<Entry>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly unrouted: { packet: PublishPacket; settle: Settle }[] = [];
+  /** What every Subscription of this router calls on `unsubscribe()`: one function, not one per Subscription. */
+  private readonly onUnsubscribe = (s: MessageSubscription): Promise<void> => this.unsubscribe(s as Entry);
 
   /**
    * `ids` are the client's packet identifiers, shared with outgoing publishes (one id space per session); `limits`
@@ -71,22 +90,14 @@ export class MessageRouter {
     for (const f of filters) validateTopicFilter(f);
     const useIds = this.useIds;
     const plans = useIds ? this.table.plan(filters) : [{ id: 0, indexes: filters.map((_, i) => i) }];
-    const sub = new MessageSubscription(
-      filters,
-      options.bufferSize ?? 1000,
-      useIds ? plans[0]?.id : undefined,
-      () => this.unsubscribe(entry),
-      // one shared function, not a closure per Subscription: gateways hold thousands of idle ones
-      (options.ack ?? 'auto') === 'auto' ? ackOnRead : ackManually,
-    );
-    const entry: Entry = { sub, options, filters: sub.filters };
+    const entry = new RoutedSubscription(filters, options, useIds ? plans[0]?.id : undefined, this.onUnsubscribe);
     // Routed to from the moment its SUBSCRIBE is written: a broker may send matching PUBLISHes (retained ones)
     // before the SUBACK (3.8.4), without identifiers (3.1.1) or with an identifier an older Subscription of the
     // same filter had; the table then matches it like any other Subscription, so it gets each message once.
     this.table.add(entry, plans);
     try {
       // One packet (most Subscriptions): its SUBACK's codes are the granted ones, in order, with no per-plan work.
-      sub.granted =
+      entry.granted =
         plans.length === 1
           ? grantedOf(
               await this.roundTrip(this.subscribePacket(filters, options, (plans[0] as SubscribePlan).id)),
@@ -97,12 +108,12 @@ export class MessageRouter {
       this.abandon(entry);
       throw err;
     }
-    if (sub.granted.some((c) => c >= 0x80)) {
+    if (entry.granted.some((c) => c >= 0x80)) {
       this.unsubscribeGranted(entry, this.abandon(entry));
-      throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, sub.granted);
+      throw new MqttSubscribeError(`Broker refused subscription to ${filters.join(', ')}`, entry.granted);
     }
     this.drainUnrouted(entry);
-    return sub;
+    return entry;
   }
 
   /**
@@ -112,7 +123,7 @@ export class MessageRouter {
    */
   private abandon(entry: Entry): string[] {
     const gone = this.table.remove(entry);
-    entry.sub.discard();
+    entry.discard();
     return gone;
   }
 
@@ -121,7 +132,7 @@ export class MessageRouter {
    * cut at the unrouted bound), so they are unsubscribed; a failure other than the link going is reported on 'error'.
    */
   private unsubscribeGranted(entry: Entry, gone: readonly string[]): void {
-    const granted = gone.filter((f) => (entry.sub.granted[entry.filters.indexOf(f)] ?? 0x80) < 0x80);
+    const granted = gone.filter((f) => (entry.granted[entry.filters.indexOf(f)] ?? 0x80) < 0x80);
     if (granted.length === 0 || this.client.status !== 'connected') return;
     const packet = {
       type: 'unsubscribe' as const,
@@ -262,7 +273,7 @@ export class MessageRouter {
 
   private deliver(e: Entry, packet: PublishPacket, settle: Settle): void {
     const msg = new InboundMessage(packet, settle, this.client.protocolVersion);
-    if (!e.sub.push(msg)) {
+    if (!e.push(msg)) {
       settle?.(0);
       if (packet.qos === 0)
         this.client.fail(
@@ -292,7 +303,7 @@ export class MessageRouter {
       }
     }
     // Held messages arrived before the SUBSCRIBE went out: they go before what was routed to it since.
-    entry.sub.pushFront(front);
+    entry.pushFront(front);
   }
 
   /** Held messages stay: their entries are carried over, and the broker's DUP resends bind to them. */
@@ -344,7 +355,7 @@ export class MessageRouter {
     this.onConnectionLost();
     this.unrouted.length = 0;
     this.heldQos0 = 0;
-    for (const e of this.table.entries()) e.sub.end();
+    for (const e of this.table.entries()) e.end();
     this.table.clear();
   }
 }
