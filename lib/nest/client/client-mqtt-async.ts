@@ -29,7 +29,7 @@ import {
 import { nestReplyTopic } from '../serialization/nest-wire.js';
 import { ClientTelemetry } from '../telemetry/client-hooks.js';
 import { ConnectionGate, DEFAULT_OFFLINE_QUEUE_SIZE } from './connection-gate.js';
-import { DEFAULT_PUBLISH_TIMEOUT, EventPublisher } from './event-publisher.js';
+import { DEFAULT_PUBLISH_TIMEOUT, EventPublisher, ignoreRejection } from './event-publisher.js';
 import { PendingRequests } from './pending-requests.js';
 import { NestReplyChannels } from './reply-channels.js';
 import { ReplyRouter } from './reply-router.js';
@@ -298,7 +298,7 @@ export class ClientMqttAsync extends ClientProxy<MqttAsyncClientEvents> {
     }
     const result = this.dispatchEvent<TResult>(this.packetOf(pattern, data));
     // Nobody has to subscribe to an emit: its failure must not become an unhandled rejection (Nest's Subject too).
-    result.catch(() => undefined);
+    result.catch(ignoreRejection);
     return from(result);
   }
 

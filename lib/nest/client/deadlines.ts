@@ -19,11 +19,16 @@ export class Deadlines {
     return this.queue.size;
   }
 
-  /** Tracks `op` until the returned function is called (it settled) or its time runs out. */
-  add(op: Bounded): () => void {
+  /** Tracks `op` until `remove(key)` with the key returned (it settled) or its time runs out. */
+  add(op: Bounded): number {
     const key = this.nextKey++;
     this.queue.set(key, op);
-    return () => this.queue.delete(key);
+    return key;
+  }
+
+  /** Stops tracking the operation `add` returned `key` for. */
+  remove(key: number): void {
+    this.queue.delete(key);
   }
 
   /** Aborts every tracked operation with `err()`. */

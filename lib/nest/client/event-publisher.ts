@@ -2,7 +2,7 @@ import type { MqttDriverClient, QoS } from '../../driver/index.js';
 import { publishOptionsOf, unwrapRecord } from '../record/outgoing.js';
 import { type EncodedPayload, encodeRequest, isPromiseLike, type PacketCodecOptions } from '../serialization/index.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { Deadlines } from './deadlines.js';
+import { type Bounded, Deadlines } from './deadlines.js';
 
 /** Default `publishTimeout` of an `emit()` in milliseconds: rides out a broker restart of a few seconds. */
 export const DEFAULT_PUBLISH_TIMEOUT = 30_000;
@@ -20,6 +20,52 @@ export interface EventLink {
   timeoutMs: number;
 }
 
+/** The rejection handler of an emit nobody subscribed to: one function, not a closure per emit. */
+export function ignoreRejection(): undefined {
+  return undefined;
+}
+
+/**
+ * One `emit()` until it settles: its deadline, the state the publish path reads (`over`, `sent`) and the
+ * promise's settle functions in one object. An emit stays in flight until the broker's PUBACK, long enough for
+ * its objects to outlive a young-generation collection under load, so each one fewer is garbage-collector work
+ * saved (the closures and state objects this replaces were most of a QoS 1 emit's GC time).
+ */
+class PendingEmit<T> implements Bounded {
+  /** Settled by its deadline or by `abortAll`: never published after this. */
+  over = false;
+  /** Handed to the driver. */
+  sent = false;
+  key = 0;
+
+  constructor(
+    private readonly publisher: EventPublisher,
+    private readonly pattern: string,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  expire(): void {
+    this.over = true;
+    this.reject(this.publisher.timeoutError(this.pattern, this.sent));
+  }
+
+  abort(err: unknown): void {
+    this.over = true;
+    this.reject(err);
+  }
+
+  done(result: T): void {
+    this.publisher.untrack(this.key);
+    this.resolve(result);
+  }
+
+  failed(err: unknown): void {
+    this.publisher.untrack(this.key);
+    this.reject(err);
+  }
+}
+
 /**
  * `ClientMqttAsync.emit()`: every emit settles within `publishTimeout` — on the broker's confirmation (QoS 1/2)
  * or the socket write (QoS 0), or with a typed error. While the link is down a QoS 0 emit fails at once and a
@@ -34,28 +80,23 @@ export class EventPublisher {
 
   emit<T>(pattern: string, data: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const state = { over: false, sent: false };
-      const untrack = this.emits.add({
-        expire: () => {
-          state.over = true;
-          reject(this.link.gate.publishTimeoutError(pattern, this.link.timeoutMs, state.sent));
-        },
-        abort: (err) => {
-          state.over = true;
-          reject(err);
-        },
-      });
-      this.start<T>(pattern, data, state).then(
-        (result) => {
-          untrack();
-          resolve(result);
-        },
-        (err: unknown) => {
-          untrack();
-          reject(err);
-        },
+      const op = new PendingEmit<T>(this, pattern, resolve, reject);
+      op.key = this.emits.add(op);
+      this.start<T>(pattern, data, op).then(
+        (result) => op.done(result),
+        (err: unknown) => op.failed(err),
       );
     });
+  }
+
+  /** @internal The emit with `key` settled: its deadline is dropped. */
+  untrack(key: number): void {
+    this.emits.remove(key);
+  }
+
+  /** @internal The error of an emit whose `publishTimeout` ran out. */
+  timeoutError(pattern: string, sent: boolean): Error {
+    return this.link.gate.publishTimeoutError(pattern, this.link.timeoutMs, sent);
   }
 
   /** Rejects every unsettled emit with `err()` (the client is closing). */
@@ -102,13 +143,20 @@ export class EventPublisher {
     state: { sent: boolean },
   ): Promise<T> {
     state.sent = true;
-    const publish = (encoded: EncodedPayload) =>
-      client.publish(
-        pattern,
-        encoded.payload,
-        publishOptionsOf(message.options, this.link.qos, encoded.contentType),
-      ) as Promise<T>;
     const encoded = encodeRequest({ pattern, data: message.data }, this.link.codec(client));
-    return isPromiseLike(encoded) ? Promise.resolve(encoded).then(publish) : publish(encoded);
+    if (isPromiseLike(encoded)) {
+      return Promise.resolve(encoded).then((e) => this.publish<T>(client, pattern, message, e));
+    }
+    return this.publish<T>(client, pattern, message, encoded);
+  }
+
+  private publish<T>(
+    client: MqttDriverClient,
+    pattern: string,
+    message: ReturnType<typeof unwrapRecord>,
+    encoded: EncodedPayload,
+  ): Promise<T> {
+    const options = publishOptionsOf(message.options, this.link.qos, encoded.contentType);
+    return client.publish(pattern, encoded.payload, options) as Promise<T>;
   }
 }
