@@ -141,6 +141,8 @@ async function eventsRound(contender, brokers, n) {
         rate: (count * 1000) / (handled.at - sent.t0),
         emitterCpuUs: sent.cpuUs / count,
         serverCpuUs: handled.cpuUs / count,
+        serverReads: handled.readsPerEvent,
+        serverWrites: handled.writesPerEvent,
         ...brokerCpu,
       };
     };

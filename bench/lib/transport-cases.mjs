@@ -10,6 +10,7 @@
  * 'builtin' (Transport.MQTT at its defaults), 'driver' (our driver's request() against a raw driver responder;
  * for events: the driver's publish() into a raw driver subscriber).
  */
+import { readFileSync } from 'node:fs';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import {
   Counter,
@@ -164,6 +165,17 @@ export async function rpcClient(url, contender) {
 /** Emits not yet confirmed by the broker that the publisher allows, like an application that awaits its emits. */
 export const EMIT_WINDOW = Number(process.env.BENCH_EMIT_WINDOW ?? 1_000);
 
+/** This process's read and write system calls so far (Linux /proc/self/io; zeros elsewhere). */
+export function syscalls() {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const field = (name) => Number(new RegExp(`${name}: (\\d+)`).exec(io)?.[1] ?? 0);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
+
 /** Wall-clock milliseconds comparable between the bench's processes (high resolution). */
 export const wallMs = () => performance.timeOrigin + performance.now();
 
@@ -219,17 +231,28 @@ export async function eventsServer(url, contender) {
   }
   let done;
   let cpu0;
+  let io0;
+  let n0;
   return {
     topic,
     expect: (n) => {
       counter.reset();
       done = counter.until(n);
+      n0 = n;
       globalThis.gc?.();
+      io0 = syscalls();
       cpu0 = process.cpuUsage();
     },
     done: async () => {
       await done;
-      return { at: wallMs(), cpuUs: cpuSince(cpu0) };
+      const cpuUs = cpuSince(cpu0);
+      const io = syscalls();
+      return {
+        at: wallMs(),
+        cpuUs,
+        readsPerEvent: (io.reads - io0.reads) / n0,
+        writesPerEvent: (io.writes - io0.writes) / n0,
+      };
     },
     stop,
   };
