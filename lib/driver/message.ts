@@ -26,7 +26,11 @@ export function userPropertyRecord(props: PublishProperties | undefined): Record
   return out;
 }
 
-/** A delivered PUBLISH; `ack()`/`nack()` are idempotent and forward once to `settle`. */
+/**
+ * A delivered PUBLISH; `ack()`/`nack()` are idempotent and forward once to `settle`. Where the settlement goes is
+ * the only thing that differs between a network client (the PUBACK/PUBREC queue) and the in-memory test broker
+ * (its delivery log, lib/testing/memory-message.ts extends this class): subclasses may set `settle` later.
+ */
 export class InboundMessage implements MqttMessage {
   readonly topic: string;
   readonly payload: Buffer;
@@ -36,12 +40,14 @@ export class InboundMessage implements MqttMessage {
   readonly properties: PublishProperties;
   readonly userProperties: Record<string, string | string[]>;
   readonly packetId?: number;
-  private settled = false;
+  /** Set once ack()/nack() forwarded to `settle`: later calls do nothing. */
+  protected settled = false;
 
   constructor(
-    packet: PublishPacket,
-    private readonly settle: ((reasonCode: number) => void) | undefined,
-    private readonly protocolVersion: 4 | 5,
+    /** The PUBLISH as decoded (or, in the test broker, as routed): its `type` is not read. */
+    packet: Omit<PublishPacket, 'type'>,
+    protected settle: ((reasonCode: number) => void) | undefined,
+    protected readonly protocolVersion: 4 | 5,
   ) {
     this.topic = packet.topic;
     this.payload = packet.payload;

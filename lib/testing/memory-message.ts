@@ -1,5 +1,5 @@
-import type { MqttMessage, PublishProperties, QoS } from '../driver/index.js';
-import { userPropertyRecord } from '../driver/message.js';
+import type { PublishProperties, QoS } from '../driver/index.js';
+import { InboundMessage } from '../driver/message.js';
 import type { MemoryClient } from './memory-client.js';
 import type { BrokerPublish } from './session.js';
 
@@ -29,67 +29,32 @@ export interface MemoryMessageInit {
 }
 
 /**
- * An `MqttMessage` delivered by the in-memory broker. `ack()` / `nack()` are idempotent, like the driver's, and
- * report to the broker, which keeps unacknowledged QoS 1/2 deliveries visible through `unacked()`.
+ * An `MqttMessage` delivered by the in-memory broker: the driver's `InboundMessage` (same fields, same idempotent
+ * `ack()` / `nack()`), whose settlement goes to the broker, which keeps unacknowledged QoS 1/2 deliveries visible
+ * through `unacked()`, instead of to a PUBACK queue.
  */
-export class MemoryMessage implements MqttMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly dup: boolean;
-  readonly properties: PublishProperties;
-  readonly userProperties: Record<string, string | string[]>;
-  readonly packetId?: number;
-  private readonly protocolVersion: 4 | 5;
-  private settled = false;
-  private onSettle: ((reasonCode: number) => void) | undefined;
-
+export class MemoryMessage extends InboundMessage {
   constructor(
     init: MemoryMessageInit,
     /** The PUBLISH this message is a copy of. */
     readonly source: BrokerPublish,
   ) {
-    this.topic = init.topic;
-    this.payload = init.payload;
-    this.qos = init.qos;
-    this.retain = init.retain;
-    this.dup = init.dup;
-    this.properties = init.properties;
-    this.userProperties = userPropertyRecord(init.properties);
-    this.protocolVersion = init.protocolVersion;
-    if (init.packetId !== undefined) this.packetId = init.packetId;
+    super(init, undefined, init.protocolVersion);
   }
 
   /** The broker tracks this QoS 1/2 delivery until it is settled. */
   bind(onSettle: (reasonCode: number) => void): void {
-    this.onSettle = onSettle;
+    this.settle = onSettle;
   }
 
   /** Settles without reporting an acknowledgement (a copy that was dropped, never delivered). */
   discard(): void {
-    this.onSettle?.(0);
+    this.settle?.(0);
     this.settled = true;
   }
 
   /** Adds the subscription identifier of the Subscription a held message finally went to (MQTT 5). */
   tagSubscription(id: number | undefined): void {
     if (id !== undefined && this.protocolVersion === 5) this.properties.subscriptionIdentifier = [id];
-  }
-
-  ack(): Promise<void> {
-    return this.finish(0);
-  }
-
-  nack(reasonCode = 0x80): Promise<void> {
-    return this.finish(this.protocolVersion === 5 ? reasonCode : 0);
-  }
-
-  private finish(code: number): Promise<void> {
-    if (!this.settled) {
-      this.settled = true;
-      this.onSettle?.(code);
-    }
-    return Promise.resolve();
   }
 }
