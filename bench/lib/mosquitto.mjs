@@ -90,13 +90,35 @@ export async function startMosquitto({ nodelay = Boolean(process.env.BENCH_MOSQ_
   /** @type {import('node:child_process').ChildProcess} */
   let child;
   const start = async () => {
-    child = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: 'ignore' });
-    await waitForPort(port);
+    const spawned = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: 'ignore' });
+    child = spawned;
+    /** @type {Promise<never>} */
+    const exited = new Promise((_, reject) => {
+      spawned.once('error', reject);
+      spawned.once('exit', (code, signal) =>
+        reject(new Error(`mosquitto exited (${signal ?? code}) before accepting connections on port ${port}`)),
+      );
+    });
+    exited.catch(() => undefined); // it also rejects at the later stop(): nobody waits for it then
+    try {
+      // mosquitto listens within milliseconds on an idle machine; the deadline is for a loaded one (the tests'
+      // launcher, test/support/mosquitto.ts, saw 10 s exceeded at load 16). An exit (port taken) fails at once.
+      await Promise.race([waitForPort(port, 'mosquitto', 30_000), exited]);
+    } catch (err) {
+      spawned.kill('SIGKILL');
+      throw err;
+    }
   };
   // Never leave a broker behind when the bench exits without stop() (a throw, process.exit()).
   const onExit = () => child?.kill('SIGKILL');
   process.once('exit', onExit);
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    process.off('exit', onExit);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
