@@ -7,6 +7,7 @@ import { MqttAsyncContext } from '../context/mqtt-async.context.js';
 import { describeError } from '../describe-error.js';
 import type { MqttAsyncServerOptions } from '../options.js';
 import { extractParams } from '../routing/pattern.js';
+import type { RetryPolicy } from '../routing/retry-options.js';
 import type { MqttAsyncRouter, RouteEntry, SubscriptionGroup } from '../routing/router.js';
 import {
   type DecodedRequest,
@@ -26,7 +27,7 @@ import { type DeadLetterCause, deadLetterOf } from './dead-letter.js';
 import { settleObservable, streamReplies, toRpcError } from './replies.js';
 import { ReplyPolicy } from './reply-policy.js';
 import { failedOnce, type HandlerFailure, type MessageSlot, runWithRetries } from './retry.js';
-import { type DispatchOutcome, settleAfterHandlers } from './settle.js';
+import { type DispatchOutcome, handlersDone } from './settle.js';
 
 type Entry = RouteEntry<MessageHandler>;
 
@@ -73,30 +74,39 @@ export class MessageDispatcher {
     return nestWire ? this.codecs.nest : this.codecs.native;
   }
 
-  /** Returns the first handler error, if any (for the `message:handled` event). */
-  async dispatch(
+  /**
+   * Resolves with the first handler error, if any (for the `message:handled` event), once the handlers are done
+   * and the message's ack (if settled) was handed to the driver. Not an async function: a message costs one
+   * reaction on its handlers' promise (none when nothing runs) instead of an async frame and its awaits.
+   */
+  dispatch(
     group: SubscriptionGroup<MessageHandler>,
     message: MqttMessage,
     ticket: AckTicket,
     slot?: MessageSlot,
-  ) {
+  ): Promise<unknown> {
     const outcome: DispatchOutcome = { errors: [], invoked: false, undecodable: false, slot };
-    const ackMode = group.options.ack;
-    if (ackMode === 'auto') void ticket.ack();
+    if (group.options.ack === 'auto') void ticket.ack();
+    let running: Promise<unknown> | undefined;
     try {
       // The driver hands each message to a Subscription once, even when the broker sent one copy per filter.
-      const running = this.route(group, message, ticket, outcome);
-      if (running) await running;
+      running = this.route(group, message, ticket, outcome);
     } catch (err) {
-      outcome.errors.push(err);
-      this.host.logger.error(`Message on '${printable(message.topic)}' failed: ${describeError(err)}`);
+      this.routeFailed(message, outcome, err);
     }
-    settleAfterHandlers(ackMode, ticket, outcome);
-    // The handlers are done: the slot is free while the ack waits its turn (acks leave in receive order). Held
-    // until the ack left, messages behind a retrying one would take every slot and its retry could never run.
-    slot?.release();
-    if (ticket.settled) await ticket.sent;
-    return outcome.errors[0];
+    if (!running) return handlersDone(group.options.ack, ticket, outcome);
+    return running.then(
+      () => handlersDone(group.options.ack, ticket, outcome),
+      (err: unknown) => {
+        this.routeFailed(message, outcome, err);
+        return handlersDone(group.options.ack, ticket, outcome);
+      },
+    );
+  }
+
+  private routeFailed(message: MqttMessage, outcome: DispatchOutcome, err: unknown): void {
+    outcome.errors.push(err);
+    this.host.logger.error(`Message on '${printable(message.topic)}' failed: ${describeError(err)}`);
   }
 
   /** Decodes and runs the handlers; synchronous up to the handler calls (undefined: nothing to wait for). */
@@ -221,22 +231,29 @@ export class MessageDispatcher {
     );
   }
 
-  private async runEvent(
+  /** An event handler's run: one try without a retry policy (one reaction per message), else with retries. */
+  private runEvent(
     entry: Entry,
     message: MqttMessage,
     data: unknown,
     ticket: AckTicket,
     outcome: DispatchOutcome,
-  ) {
+  ): Promise<void> {
     const policy = entry.options.retry;
-    if (!policy) {
-      try {
-        await this.attemptEvent(entry, message, data, ticket);
-      } catch (error) {
-        await this.eventFailed(entry, message, outcome, failedOnce(error));
-      }
-      return;
-    }
+    if (policy) return this.runEventWithRetries(entry, policy, message, data, ticket, outcome);
+    return this.attemptEvent(entry, message, data, ticket).then(undefined, (error: unknown) =>
+      this.eventFailed(entry, message, outcome, failedOnce(error)),
+    );
+  }
+
+  private async runEventWithRetries(
+    entry: Entry,
+    policy: RetryPolicy,
+    message: MqttMessage,
+    data: unknown,
+    ticket: AckTicket,
+    outcome: DispatchOutcome,
+  ) {
     const where = () => `@EventPattern('${entry.route.pattern}') on '${printable(message.topic)}'`;
     const result = await runWithRetries(
       policy,
@@ -261,10 +278,24 @@ export class MessageDispatcher {
     }
   }
 
-  /** One run of an event handler's pipeline (guards, interceptors, pipes, handler, filters). */
-  private async attemptEvent(entry: Entry, message: MqttMessage, data: unknown, ticket: AckTicket): Promise<void> {
-    const result = await entry.handler(data, this.context(entry, message, ticket));
-    if (isObservable(result) && (await settleObservable(result, this.host.closing)) === 'closed') {
+  /**
+   * One run of an event handler's pipeline (guards, interceptors, pipes, handler, filters); rejects when it
+   * failed, also when the handler threw synchronously. Nest's pipeline returns a Promise: one reaction on it.
+   */
+  private attemptEvent(entry: Entry, message: MqttMessage, data: unknown, ticket: AckTicket): Promise<void> {
+    let result: unknown;
+    try {
+      result = entry.handler(data, this.context(entry, message, ticket));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve(result).then((value) =>
+      isObservable(value) ? this.settleEventObservable(entry, message, value) : undefined,
+    );
+  }
+
+  private async settleEventObservable(entry: Entry, message: MqttMessage, result: Observable<unknown>) {
+    if ((await settleObservable(result, this.host.closing)) === 'closed') {
       this.host.logger.warn?.(
         `@EventPattern('${entry.route.pattern}') on '${printable(message.topic)}': its Observable was unsubscribed by close()`,
       );

@@ -283,9 +283,14 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
     };
     const dispatch = () => this.dispatcher.dispatch(group, message, ticket, slot);
     const telemetry = this.telemetry;
-    const running = telemetry?.active
-      ? dispatchTraced(telemetry, this.router, this.unwrap(), group, message, dispatch)
-      : dispatch();
+    let running: Promise<unknown>;
+    try {
+      running = telemetry?.active
+        ? dispatchTraced(telemetry, this.router, this.unwrap(), group, message, dispatch)
+        : dispatch();
+    } catch (err) {
+      running = Promise.reject(err);
+    }
     const work: Promise<void> = running.then(
       (error) => finish(error),
       (err: unknown) => finish(err, true),

@@ -36,3 +36,16 @@ export function settleAfterHandlers(mode: HandlerAckMode, ticket: AckTicket, out
   if (!failed) void ticket.ack();
   else void ticket.nack(outcome.undecodable ? PAYLOAD_FORMAT_INVALID : UNSPECIFIED_ERROR);
 }
+
+/**
+ * The message's handlers are done: settles it, frees its concurrency slot, and resolves with its first error once
+ * its ack (if settled) was handed to the driver.
+ */
+export function handlersDone(mode: HandlerAckMode, ticket: AckTicket, outcome: DispatchOutcome): Promise<unknown> {
+  settleAfterHandlers(mode, ticket, outcome);
+  // The slot is free while the ack waits its turn (acks leave in receive order). Held until the ack left,
+  // messages behind a retrying one would take every slot and its retry could never run.
+  outcome.slot?.release();
+  const first = outcome.errors[0];
+  return ticket.settled ? ticket.sent.then(() => first) : Promise.resolve(first);
+}
