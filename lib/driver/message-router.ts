@@ -290,6 +290,7 @@ export class MessageRouter {
   }
 
   private drainUnrouted(entry: Entry): void {
+    if (this.unrouted.length === 0) return; // nothing held (nearly always): no arrays made per subscribe()
     // One pass (splicing each match out was quadratic in the number held).
     const held = this.unrouted.splice(0);
     this.heldQos0 = 0;

@@ -30,17 +30,26 @@ export function validateTopicName(topic: string, what = 'Topic name'): void {
   }
 }
 
+/** Checks each level of a filter without splitting it (no array per subscribe()). */
 function validatePlainFilter(filter: string, original: string): void {
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+  for (let start = 0; ; ) {
+    const slash = filter.indexOf('/', start);
+    const end = slash < 0 ? filter.length : slash;
+    // a level holding a wildcard must be just that wildcard ('#' only as the last level)
+    if (levelHas(filter, start, end, 0x23 /* # */) && (end - start !== 1 || slash >= 0)) {
       throw new MqttInvalidTopicError(`Topic filter '${original}': '#' must be a whole level and the last one`);
     }
-    if (level.includes('+') && level !== '+') {
+    if (levelHas(filter, start, end, 0x2b /* + */) && end - start !== 1) {
       throw new MqttInvalidTopicError(`Topic filter '${original}': '+' must fill a whole level`);
     }
+    if (slash < 0) return;
+    start = slash + 1;
   }
+}
+
+function levelHas(s: string, start: number, end: number, code: number): boolean {
+  for (let i = start; i < end; i++) if (s.charCodeAt(i) === code) return true;
+  return false;
 }
 
 /**
