@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
 import { hasMosquitto, installHint, MOSQUITTO_BIN, requireBinary } from './binaries.mjs';
-import { freePort, waitForPort } from './ports.js';
+import { freePort } from './ports.js';
 
 // The locator (binaries.mjs) is the one place that knows where programs are; re-exported for existing imports.
 export { hasMosquitto, MOSQUITTO_BIN };
@@ -77,6 +77,8 @@ export interface MosquittoOptions {
   extraConfig?: string[];
   /** Directory for the config and persistence file (default: a fresh temp dir, removed by `stop()`). */
   dir?: string;
+  /** Picks the port to try (default `freePort`); the port-race test hands it a taken one first. */
+  pickPort?: () => Promise<number>;
 }
 
 /** What tests that run on several brokers need of one (mosquitto's and aedes' handles both give it). */
@@ -117,6 +119,8 @@ function writeConfig(dir: string, port: number, options: MosquittoOptions): stri
     'allow_anonymous true',
     'max_queued_messages 100000',
     'log_type error',
+    // Only the start, "running" (every listener bound) and stop lines: spawnBroker waits for "running".
+    'log_type information',
     'log_dest stderr',
   ];
   if (options.persistence) lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 0');
@@ -126,11 +130,20 @@ function writeConfig(dir: string, port: number, options: MosquittoOptions): stri
   return conf;
 }
 
-async function spawnBroker(conf: string, port: number): Promise<ChildProcess> {
+/**
+ * Starts mosquitto and resolves once it logged "running": its listeners are bound. Waiting for the port to accept
+ * connections instead took another process listening on the same port for the broker.
+ */
+async function spawnBroker(conf: string): Promise<ChildProcess> {
   const child = spawn(requireBinary('mosquitto'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  let markRunning!: () => void;
+  const runningLine = new Promise<void>((resolve) => {
+    markRunning = resolve;
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < 4096) stderr += chunk.toString();
+    if (/ running\n/.test(stderr)) markRunning();
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -138,15 +151,41 @@ async function spawnBroker(conf: string, port: number): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`mosquitto exited (code ${code}): ${stderr.trim()}`))),
   );
   exited.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  // mosquitto is running within milliseconds on an idle machine; the deadline is for a loaded one (a full run at
+  // load 16 saw a jest worker starved past 10 s). An exit (port taken, bad config) fails at once.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`mosquitto not running within 30 s: ${stderr.trim()}`)), 30_000);
+  });
   try {
-    // mosquitto listens within milliseconds on an idle machine; the deadline is for a loaded one (a full run at
-    // load 16 saw a jest worker's polling starved past 10 s). An exit (port taken, bad config) fails at once.
-    await Promise.race([waitForPort(port, 30_000), exited]);
+    await Promise.race([runningLine, exited, deadline]);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
   return child;
+}
+
+/**
+ * A port from freePort() can be taken before mosquitto binds it (by another test's listener, or as the local port
+ * of any outgoing connection: both come from the ephemeral range), and mosquitto exits "Address already in use".
+ * Another port is tried then; only the first start can move (restart() keeps its port for the clients).
+ */
+async function spawnOnFreePort(
+  dir: string,
+  options: MosquittoOptions,
+): Promise<{ child: ChildProcess; port: number; conf: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await (options.pickPort ?? freePort)();
+    const conf = writeConfig(dir, port, options);
+    try {
+      return { child: await spawnBroker(conf), port, conf };
+    } catch (err) {
+      if (attempt >= 5 || !String(err).includes('Address already in use')) throw err;
+    }
+  }
 }
 
 function kill(child: ChildProcess): Promise<void> {
@@ -169,9 +208,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'mosq-'));
   // mosquitto started as root drops to the `mosquitto` user, which must be able to write the persistence file.
   if (ownDir) chmodSync(dir, 0o777);
-  const port = await freePort();
-  const conf = writeConfig(dir, port, options);
-  let child = await spawnBroker(conf, port);
+  const started = await spawnOnFreePort(dir, options);
+  const { port, conf } = started;
+  let child = started.child;
   let stopped = false;
   return {
     url: `mqtt://127.0.0.1:${port}`,
@@ -191,7 +230,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       // An outage of a chosen length (the port stays closed meanwhile: connection attempts are refused).
       if (downFor > 0) await new Promise((resolve) => setTimeout(resolve, downFor));
       await whileDown?.();
-      child = await spawnBroker(conf, port);
+      child = await spawnBroker(conf);
     },
   };
 }
