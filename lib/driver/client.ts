@@ -20,8 +20,8 @@ import type {
   ClientStatus,
   DisconnectedEvent,
   DisconnectOptions,
+  MqttClient,
   MqttClientOptions,
-  MqttDriverClient,
   MqttMessage,
   PingOptions,
   PublishOptions,
@@ -37,10 +37,11 @@ const V4_IN_FLIGHT = 20;
 const NO_OPTIONS: SubscribeOptions = Object.freeze({});
 
 /**
- * The MQTT 5 / 3.1.1 driver client returned by `connect()`. Every publish settles: on a reconnect pending
- * QoS 1/2 publishes are resent; when the client closes they reject with `MqttDisconnectedError`.
+ * The MQTT 5 / 3.1.1 network client behind `connect()`, which hands it out as the `MqttClient` interface: its
+ * session state (Outbound, InboundAcks, MessageRouter, Connection) is not API. Every publish settles: on a
+ * reconnect pending QoS 1/2 publishes are resent; when the client closes they reject with `MqttDisconnectedError`.
  */
-export class MqttClient extends ClientEventSource implements MqttDriverClient {
+export class NetworkClient extends ClientEventSource implements MqttClient {
   readonly protocolVersion: ProtocolVersion;
   clientId: string;
   serverProperties: ConnackProperties | undefined;
@@ -380,6 +381,6 @@ export class MqttClient extends ClientEventSource implements MqttDriverClient {
 }
 
 inspectAs(
-  MqttClient,
+  NetworkClient,
   (c) => `MqttClient { url: '${redactUrl(c.url.href)}', clientId: '${c.clientId}', status: '${c.status}' }`,
 );

@@ -1,7 +1,7 @@
-import { MqttClient } from './client.js';
+import { NetworkClient } from './client.js';
 import { MqttConnectError } from './errors.js';
 import { redactUrl, takeUrlCredentials, validateConnectOptions } from './transport/index.js';
-import type { MqttClientOptions } from './types.js';
+import type { MqttClient, MqttClientOptions } from './types.js';
 
 /**
  * Connects to `mqtt://host[:1883]`, `mqtts://host[:8883]`, `ws://host[:80]/path` or `wss://host[:443]/path` and
@@ -20,7 +20,7 @@ export async function connect(url: string, options: MqttClientOptions = {}): Pro
     );
   }
   validateConnectOptions(parsed, options);
-  const client = new MqttClient(parsed, hideCredentials(parsed, options));
+  const client = new NetworkClient(parsed, hideCredentials(parsed, options));
   try {
     options.beforeConnect?.(client);
     await client.connection.start();

@@ -35,7 +35,7 @@ export interface ConnectionSettings {
 }
 
 /**
- * How a Connection reports its link; it calls nothing else of its owner. The owner (`MqttClient`) fans each report
+ * How a Connection reports its link; it calls nothing else of its owner. The owner (`NetworkClient`) fans each report
  * out to the session state, the router, requests and the application's events, in one documented order.
  */
 export interface ConnectionListener {

@@ -1,9 +1,9 @@
 /**
  * nest-mqtt-async/driver: a zero-dependency async MQTT 5.0 / 3.1.1 client. `connect()` and what it returns, the
  * options and event types, the errors, topic helpers and reason codes. The packet codec is a separate entry,
- * `nest-mqtt-async/codec`; session internals (packet ids, backoff, the router) are not part of the API.
+ * `nest-mqtt-async/codec`; session internals (packet ids, backoff, the router) are not part of the API, and the
+ * client is handed out as interfaces (`MqttClient`, `MqttDriverClient`), never as its class.
  */
-export { MqttClient } from './client.js';
 export type {
   AckProperties,
   AllProperties,

@@ -308,5 +308,21 @@ export interface MqttDriverClient {
   off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): this;
 }
 
+/**
+ * The client `connect()` returns: a {@link MqttDriverClient} on a network connection (TCP, TLS or WebSocket), plus
+ * what only a live connection to a broker can do.
+ */
+export interface MqttClient extends MqttDriverClient {
+  /** The broker URL, without the password a `mqtt://user:password@host` URL carried. */
+  readonly url: URL;
+  /** The options given to `connect()`; a password is kept out of them (in a `credentials` function). */
+  readonly options: MqttClientOptions;
+  /**
+   * MQTT 5: runs the enhanced authentication of `options.auth` again on the live connection (AUTH 0x19), e.g.
+   * before a token expires. Resolves when the broker accepted it; rejects when it refused (it then disconnects).
+   */
+  reauthenticate(): Promise<void>;
+}
+
 /** Creates a connected driver client; `connect` is one, the in-memory broker provides another. */
 export type Connector = (url: string, options?: MqttClientOptions) => Promise<MqttDriverClient>;
