@@ -1,7 +1,8 @@
 /**
  * Driver benchmark, ours vs MQTT.js (and mosquitto's C client for the drain), in one run against a private
  * mosquitto on loopback. Run: npm run bench:driver (add -- --quick for a short run).
- *  (a) drain of N QoS 1 messages queued for an offline persistent session (ours, MQTT.js, mosquitto_sub -c -q 1)
+ *  (a) drain of N QoS 1 messages queued for an offline persistent session (ours, MQTT.js, mosquitto_sub -c -q 1),
+ *      timed to the last message received, with the client's and the broker's CPU per message
  *  (b) publish throughput at QoS 0/1/2, until every publish is confirmed (written / PUBACK / PUBCOMP)
  *  (c) request/response round trips with 100 concurrent callers (MQTT.js: responseTopic + correlationData by hand)
  * `--only=drain|publish|request` runs one part and prints it. Each figure is the median of several rounds; rounds
@@ -20,6 +21,7 @@ import {
   markdownTable,
   parseArgs,
   perS,
+  processCpuUs,
   ratio,
   spread,
   writeResult,
@@ -70,19 +72,27 @@ async function queueFor(url, clientId, topic, n) {
   await filler.disconnect();
 }
 
-async function drainOurs(url, clientId, topic, n) {
-  const t0 = now();
+/**
+ * Each drain calls `done()` when the n-th message is in the application's hands: the clock (and the CPU counters)
+ * stop there for every contender. What follows — leaving the loop, unsubscribing, disconnecting — is not timed:
+ * this bench once stopped our clock after the `for await` loop, whose exit unsubscribes, and mosquitto answers
+ * that UNSUBSCRIBE only after its own clean-up of the drained messages (~240 ms of broker CPU after 30,000, which
+ * it spends idle a moment later otherwise); MQTT.js and mosquitto_sub were timed to their last message.
+ */
+async function drainOurs(url, clientId, topic, n, done) {
   const c = await connect(url, { clientId, cleanStart: false, sessionExpiryInterval: 3600 });
   const sub = await c.subscribe(topic, { qos: 1 }); // default bufferSize (1,000)
   let got = 0;
-  for await (const _m of sub) if (++got === n) break;
-  const ms = now() - t0;
+  for await (const _m of sub) {
+    if (++got === n) {
+      done();
+      break;
+    }
+  }
   await c.disconnect({ sessionExpiryInterval: 0 });
-  return (n * 1000) / ms;
 }
 
-async function drainMqttJs(url, clientId, _topic, n) {
-  const t0 = now();
+async function drainMqttJs(url, clientId, _topic, n, done) {
   const c = mqtt.connect(url, {
     protocolVersion: 5,
     clientId,
@@ -93,40 +103,78 @@ async function drainMqttJs(url, clientId, _topic, n) {
   await new Promise((resolve, reject) => {
     let got = 0;
     c.on('message', () => {
-      if (++got === n) resolve(undefined);
+      if (++got === n) {
+        done();
+        resolve(undefined);
+      }
     });
     c.once('error', reject);
   });
-  const ms = now() - t0;
   await endJs(c);
-  return (n * 1000) / ms;
 }
 
-function drainMosquittoSub(url, clientId, topic, n) {
+/**
+ * mosquitto_sub acknowledges each message as it reads it and prints it (one line each: the payload has no newline);
+ * timed to the n-th line on its stdout, like the others to their last message (its exit comes after a DISCONNECT).
+ */
+function drainMosquittoSub(url, clientId, topic, n, done) {
   const port = new URL(url).port;
   const args = ['-h', '127.0.0.1', '-p', port, '-V', 'mqttv5', '-x', '3600', '-c', '-q', '1'];
   args.push('-i', clientId, '-t', topic, '-C', String(n), '-W', '120');
   return new Promise((resolve, reject) => {
-    const t0 = now();
-    const child = spawn(requireBinary('mosquitto_sub'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(requireBinary('mosquitto_sub'), args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let lines = 0;
+    child.stdout.on('data', (chunk) => {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) if (++lines === n) done();
+    });
     child.once('error', reject);
-    child.once('exit', (code) => {
-      const ms = now() - t0;
-      if (code !== 0) reject(new Error(`mosquitto_sub exited with ${code}`));
-      else resolve((n * 1000) / ms);
+    child.once('close', (code) => {
+      if (code !== 0 || lines < n) reject(new Error(`mosquitto_sub exited with ${code} after ${lines} of ${n}`));
+      else resolve(undefined);
     });
   });
 }
 
-async function benchDrain(url) {
+/**
+ * The drain rate from connect to the last message received, and the CPU per message over the same window of this
+ * process (ours, MQTT.js; mosquitto_sub is another process) and of the broker (/proc, Linux).
+ */
+async function benchDrain(broker) {
+  const url = broker.url;
   const contenders = { ours: drainOurs, mqttjs: drainMqttJs, mosquitto_sub: drainMosquittoSub };
-  const round = (name, fn) => async (i) => {
-    const clientId = `drain-${name}-${i}`;
-    const topic = `bench/drain/${name}/${i}`;
-    await queueFor(url, clientId, topic, DRAIN);
-    return fn(url, clientId, topic, DRAIN);
-  };
-  return rounds(Object.fromEntries(Object.entries(contenders).map(([name, fn]) => [name, round(name, fn)])));
+  const names = Object.keys(contenders);
+  return alternate(
+    names,
+    ROUNDS,
+    async (name, i) => {
+      const clientId = `drain-${name}-${i}`;
+      const topic = `bench/drain/${name}/${i}`;
+      await queueFor(url, clientId, topic, DRAIN);
+      const brokerCpu0 = processCpuUs(broker.pid);
+      const cpu0 = process.cpuUsage();
+      const t0 = now();
+      /** @type {{ rate: number, clientCpuUs?: number, brokerCpuUs?: number }} */
+      let result = { rate: 0 };
+      await contenders[name](url, clientId, topic, DRAIN, () => {
+        const ms = now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        const brokerCpu1 = processCpuUs(broker.pid);
+        result = { rate: (DRAIN * 1000) / ms };
+        if (name !== 'mosquitto_sub') result.clientCpuUs = (cpu.user + cpu.system) / DRAIN;
+        if (brokerCpu0 !== undefined && brokerCpu1 !== undefined)
+          result.brokerCpuUs = (brokerCpu1 - brokerCpu0) / DRAIN;
+      });
+      return result;
+    },
+    {
+      onRound: (name, i, r) =>
+        console.error(
+          `  round ${i + 1} ${name} ${Math.round(r.rate)}/s` +
+            (r.clientCpuUs !== undefined ? `, client ${r.clientCpuUs.toFixed(1)} µs/msg` : '') +
+            (r.brokerCpuUs !== undefined ? `, broker ${r.brokerCpuUs.toFixed(1)} µs/msg` : ''),
+        ),
+    },
+  );
 }
 
 // ---------- (b) publish throughput ----------
@@ -268,19 +316,35 @@ async function benchRequest(url) {
 // ---------- main ----------
 
 const cell = (x) => `${perS(x.median)} (${spread(x, perS)})`;
+const us = (x) => `${x.toFixed(1)} µs`;
 
 function table(drain, publish, request) {
   const rows = [];
   if (drain) {
     const name = `drain ${DRAIN.toLocaleString('en-US')} QoS 1 (default bufferSize)`;
+    const { ours, mqttjs, mosquitto_sub: sub } = drain;
     rows.push([
       name,
-      cell(drain.ours),
-      `MQTT.js ${cell(drain.mqttjs)}`,
-      `${ratio(drain.ours.median, drain.mqttjs.median)}×`,
+      cell(ours.rate),
+      `MQTT.js ${cell(mqttjs.rate)}`,
+      `${ratio(ours.rate.median, mqttjs.rate.median)}×`,
     ]);
-    const c = drain.mosquitto_sub;
-    rows.push([name, cell(drain.ours), `mosquitto_sub ${cell(c)}`, `${ratio(drain.ours.median, c.median)}×`]);
+    rows.push([
+      name,
+      cell(ours.rate),
+      `mosquitto_sub ${cell(sub.rate)}`,
+      `${ratio(ours.rate.median, sub.rate.median)}×`,
+    ]);
+    if (ours.brokerCpuUs && mqttjs.brokerCpuUs) {
+      const cpu = (r) => `${us(r.clientCpuUs.median)} + broker ${us(r.brokerCpuUs.median)}`;
+      const total = (r) => r.clientCpuUs.median + r.brokerCpuUs.median;
+      rows.push([
+        'drain, CPU per message: client + broker (ratio: ours ÷ MQTT.js, lower is better)',
+        cpu(ours),
+        `MQTT.js ${cpu(mqttjs)}`,
+        `${ratio(total(ours), total(mqttjs))}×`,
+      ]);
+    }
   }
   for (const q of publish ? [0, 1, 2] : []) {
     const r = publish[`qos${q}`];
@@ -310,7 +374,7 @@ async function main() {
     console.log(
       `driver bench${quick ? ' (quick)' : ''}: mosquitto on ${broker.url}, ${ROUNDS} round(s), order rotating`,
     );
-    const drain = part('drain') ? await benchDrain(broker.url) : undefined;
+    const drain = part('drain') ? await benchDrain(broker) : undefined;
     const publish = part('publish') ? await benchPublish(broker.url) : undefined;
     const request = part('request') ? await benchRequest(broker.url) : undefined;
     const printed = table(drain, publish, request);
@@ -320,11 +384,11 @@ async function main() {
       'driver',
       {
         benchmark: 'driver: ours vs MQTT.js (and mosquitto_sub for the drain) against mosquitto on loopback',
-        unit: 'messages (or round trips) per second, { min, median, max } over rounds (raw rounds kept); ratios of medians',
+        unit: 'messages (or round trips) per second, { min, median, max } over rounds (raw rounds kept); ratios of medians; drain CPU in µs per message',
         rounds: ROUNDS,
         payloadBytes: PAYLOAD.length,
         setup:
-          "one process for our driver and MQTT.js, contenders rotating their order every round; drain at default settings (ours bufferSize 1,000); MQTT.js publishes QoS 1/2 within the broker's Receive Maximum by hand; request/response: both requesters take 16-byte Correlation Data from a random pool, both responders reply at QoS 0",
+          "one process for our driver and MQTT.js, contenders rotating their order every round; drain at default settings (ours bufferSize 1,000), timed from connect to the last message in the application's hands (unsubscribing and disconnecting untimed, for every contender), with the CPU per message of the client process and of the broker (/proc) over that window; mosquitto_sub timed to the n-th message it prints; MQTT.js publishes QoS 1/2 within the broker's Receive Maximum by hand; request/response: both requesters take 16-byte Correlation Data from a random pool, both responders reply at QoS 0",
         table: printed,
         drain: drain && { messages: DRAIN, ...drain },
         publish,
