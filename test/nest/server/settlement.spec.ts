@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
 import type { MqttMessage } from '../../../lib/driver/index.js';
-import type { HandlerAckMode } from '../../../lib/nest/options.js';
+import type { HandlerAckMode, MqttAsyncServerOptions } from '../../../lib/nest/options.js';
 import type { ResolvedHandlerOptions } from '../../../lib/nest/routing/router.js';
 import type { AckTicket } from '../../../lib/nest/server/ack-sequencer.js';
 import { ackWatch, DEFAULT_ACK_TIMEOUT } from '../../../lib/nest/server/ack-watch.js';
@@ -17,7 +17,7 @@ import { type DispatchOutcome, settleAfterHandlers } from '../../../lib/nest/ser
 /** A ticket recording what it was settled with: 'ack', a nack's reason code, or undefined (untouched). */
 function ticket(settled = false) {
   const t = {
-    result: undefined as 'ack' | number | undefined,
+    result: undefined as 'ack' | 'nack without a code' | number | undefined,
     settled,
     sent: Promise.resolve(),
     async ack() {
@@ -56,9 +56,12 @@ describe('settleAfterHandlers', () => {
     ['manual', { errors: [new Error('x')], undecodable: true, invoked: false }, 0x99],
     ['auto', { errors: [new Error('x')] }, undefined], // acknowledged on receipt
     ['after', { errors: [new Error('x')], abandoned: true }, undefined], // close() during a retry delay
-  ] as const)('%s with %p settles with %p', (mode, o, expected) => {
-    expect(settle(mode, o)).toBe(expected);
-  });
+  ] as [HandlerAckMode, Partial<DispatchOutcome>, 'ack' | number | undefined][])(
+    '%s with %p settles with %p',
+    (mode, o, expected) => {
+      expect(settle(mode, o)).toBe(expected);
+    },
+  );
 
   it('never settles a message the handler already settled', () => {
     expect(settle('after', {}, true)).toBeUndefined();
@@ -76,30 +79,36 @@ describe('ackWatch', () => {
     ...o,
   });
   const message = { topic: 'jobs/1' } as MqttMessage;
+  /** Server options: only the ack-watch ones matter here. */
+  const server = (o: Partial<MqttAsyncServerOptions> = {}): MqttAsyncServerOptions => ({ url: 'mqtt://unused', ...o });
 
   it('watches manual subscriptions only', () => {
-    expect(ackWatch(handler({ ack: 'after' }), {}, logger)).toBeUndefined();
-    expect(ackWatch(handler({ ack: 'auto' }), {}, logger)).toBeUndefined();
+    expect(ackWatch(handler({ ack: 'after' }), server({}), logger)).toBeUndefined();
+    expect(ackWatch(handler({ ack: 'auto' }), server({}), logger)).toBeUndefined();
   });
 
   it('timeout and action: the handler option, else the server option, else 30 s and warn; 0 turns it off', () => {
-    expect(ackWatch(handler(), {}, logger)).toMatchObject({ timeout: DEFAULT_ACK_TIMEOUT, action: 'warn' });
-    expect(ackWatch(handler(), { ackTimeout: 50, onAckTimeout: 'nack' }, logger)).toMatchObject({
+    expect(ackWatch(handler(), server({}), logger)).toMatchObject({ timeout: DEFAULT_ACK_TIMEOUT, action: 'warn' });
+    expect(ackWatch(handler(), server({ ackTimeout: 50, onAckTimeout: 'nack' }), logger)).toMatchObject({
       timeout: 50,
       action: 'nack',
     });
     expect(
-      ackWatch(handler({ ackTimeout: 7, onAckTimeout: 'warn' }), { ackTimeout: 50, onAckTimeout: 'nack' }, logger),
+      ackWatch(
+        handler({ ackTimeout: 7, onAckTimeout: 'warn' }),
+        server({ ackTimeout: 50, onAckTimeout: 'nack' }),
+        logger,
+      ),
     ).toMatchObject({ timeout: 7, action: 'warn' });
-    expect(ackWatch(handler({ ackTimeout: 0 }), { ackTimeout: 50 }, logger)).toBeUndefined();
-    expect(ackWatch(handler(), { ackTimeout: 0 }, logger)).toBeUndefined();
-    expect(ackWatch(handler({ ackTimeout: 1 }), {}, logger)?.timeout).toBe(1);
+    expect(ackWatch(handler({ ackTimeout: 0 }), server({ ackTimeout: 50 }), logger)).toBeUndefined();
+    expect(ackWatch(handler(), server({ ackTimeout: 0 }), logger)).toBeUndefined();
+    expect(ackWatch(handler({ ackTimeout: 1 }), server({}), logger)?.timeout).toBe(1);
   });
 
   it('reports the topic, the age, the acks waiting behind and what happens next', () => {
     warnings.length = 0;
-    ackWatch(handler({ ackTimeout: 10 }), {}, logger)?.report(message, 12, 3);
-    ackWatch(handler({ ackTimeout: 10, onAckTimeout: 'nack' }), {}, logger)?.report(message, 11, 0);
+    ackWatch(handler({ ackTimeout: 10 }), server({}), logger)?.report(message, 12, 3);
+    ackWatch(handler({ ackTimeout: 10, onAckTimeout: 'nack' }), server({}), logger)?.report(message, 11, 0);
     expect(warnings).toEqual([
       expect.stringMatching(/'jobs\/1' is not settled after 12 ms \(ackTimeout 10 ms\); 3 ack.*still waiting/),
       expect.stringMatching(/'jobs\/1' is not settled after 11 ms.*0 ack.*nacked it/),
