@@ -36,7 +36,8 @@ class PendingEmit<T> implements Bounded {
   over = false;
   /** Handed to the driver. */
   sent = false;
-  key = 0;
+  deadline = 0;
+  slot = -1;
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -56,12 +57,12 @@ class PendingEmit<T> implements Bounded {
   }
 
   done(result: T): void {
-    this.publisher.untrack(this.key);
+    this.publisher.untrack(this);
     this.resolve(result);
   }
 
   failed(err: unknown): void {
-    this.publisher.untrack(this.key);
+    this.publisher.untrack(this);
     this.reject(err);
   }
 }
@@ -81,7 +82,7 @@ export class EventPublisher {
   emit<T>(pattern: string, data: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const op = new PendingEmit<T>(this, pattern, resolve, reject);
-      op.key = this.emits.add(op);
+      this.emits.add(op);
       this.start<T>(pattern, data, op).then(
         (result) => op.done(result),
         (err: unknown) => op.failed(err),
@@ -89,9 +90,9 @@ export class EventPublisher {
     });
   }
 
-  /** @internal The emit with `key` settled: its deadline is dropped. */
-  untrack(key: number): void {
-    this.emits.remove(key);
+  /** @internal `op` settled: its deadline is dropped. */
+  untrack(op: Bounded): void {
+    this.emits.remove(op);
   }
 
   /** @internal The error of an emit whose `publishTimeout` ran out. */
