@@ -4,6 +4,8 @@ import { type ClientProxy, ClientsModule, Transport } from '@nestjs/microservice
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { MqttAsyncExceptionFilter, ServerMqttAsync } from '../../../lib/nest/index.js';
+import type { AedesHandle } from '../../support/aedes.js';
+import { eventually } from '../../support/eventually.js';
 import { itIf } from '../../support/mosquitto.js';
 import { brokerCases, InteropController, inbox } from './fixtures.js';
 
@@ -21,11 +23,19 @@ describe.each(brokerCases)(
     let server: INestMicroservice;
     let caller: INestMicroservice;
     let client: ClientProxy;
+    /** aedes only: UNSUBSCRIBEs of the reply topic aedes has applied (its 'unsubscribe' event). */
+    let replyUnsubscribes: number | undefined;
 
     beforeAll(async () => {
       if (!broker.available) return;
       const running = await broker.start();
       stopBroker = () => running.stop();
+      if ('broker' in running) {
+        replyUnsubscribes = 0;
+        (running as AedesHandle).broker.on('unsubscribe', (topics) => {
+          if ((topics as string[]).includes('interop/sum/reply')) replyUnsubscribes = (replyUnsubscribes ?? 0) + 1;
+        });
+      }
       const serverModule = await Test.createTestingModule({ controllers: [InteropController] }).compile();
       server = serverModule.createNestMicroservice({
         strategy: new ServerMqttAsync({
@@ -67,14 +77,17 @@ describe.each(brokerCases)(
     beforeEach(() => inbox.reset());
 
     maybe('send() is answered, request after request', async () => {
+      const base = replyUnsubscribes ?? 0;
       expect(await firstValueFrom(client.send('interop/sum', [1, 2, 3]))).toBe(6);
       // Sequential on purpose: concurrent sends on a cold `<topic>/reply` race inside ClientMqtt itself (each one
       // subscribes, the first to settle unsubscribes while a later SUBSCRIBE is still in flight).
       // ClientMqtt also unsubscribes after every request and subscribes again for the next; aedes may apply that
-      // UNSUBSCRIBE after the next SUBSCRIBE, so on aedes the requests leave a pause for the UNSUBACK.
-      const pause = broker.name.startsWith('aedes') ? 100 : 0;
+      // UNSUBSCRIBE after the next SUBSCRIBE, so on aedes each request waits until aedes applied the last one's.
       for (let i = 0; i < 20; i++) {
-        if (pause) await new Promise((resolve) => setTimeout(resolve, pause));
+        if (replyUnsubscribes !== undefined) {
+          const want = base + i + 1;
+          await eventually(() => (replyUnsubscribes ?? 0) >= want, `aedes applying UNSUBSCRIBE ${want}`, 10_000);
+        }
         expect(await firstValueFrom(client.send('interop/sum', [i, 100]))).toBe(i + 100);
       }
     });
