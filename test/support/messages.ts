@@ -27,23 +27,6 @@ export async function take(sub: Subscription, count: number, guardMs = 10_000): 
   }
 }
 
-/**
- * Resolves with the next message, or undefined when none arrives within `ms`. Use only as the LAST read of a
- * subscription: on timeout its pending read stays registered and would take the next message.
- */
-export async function nextWithin(sub: Subscription, ms: number): Promise<MqttMessage | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const none = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    const r = await Promise.race([sub[Symbol.asyncIterator]().next(), none]);
-    return r && !r.done ? r.value : undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Rejects with a clear message when `promise` has not settled after `guardMs` (a hang guard, not a timing check). */
 export async function settlesWithin<T>(promise: Promise<T>, guardMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
