@@ -268,6 +268,13 @@ export class ServerMqttAsync extends Server<MqttAsyncServerEvents, ClientStatus>
       await consumeLoop(sub[Symbol.asyncIterator](), slots, stop, (message) =>
         this.handle(group, message, sequencer.enqueue(message), slots),
       );
+    } catch (err) {
+      // Reported now: kept in `stopped` for close(), the rejection went unobserved until then (an unhandled
+      // rejection ends the process under Node's default) and close() rejected with it before disconnecting.
+      this.logger.error(
+        `Stopped consuming '${sub.filters.map((f) => printable(f)).join("', '")}': the subscription failed ` +
+          `(${describeError(err)}); its messages are no longer handled, restart the service`,
+      );
     } finally {
       sequencer.dispose();
     }
