@@ -122,11 +122,27 @@ export class SubscriptionTable<E extends TableEntry> {
   }
 
   /**
+   * The common case of `routeByIds` without its sets: one identifier naming one filter that matches, held by one
+   * Subscription of that single filter (then its canonical filter). Undefined for anything else, which the general
+   * path decides.
+   */
+  private soleOwner(topic: string, ids: readonly number[]): E | undefined {
+    if (ids.length !== 1) return undefined;
+    const filter = this.filtersOf.get(ids[0] as number);
+    if (typeof filter !== 'string' || !topicMatches(filter, topic)) return undefined;
+    const owner = this.owners.get(filter);
+    if (owner === undefined || Array.isArray(owner)) return undefined;
+    return owner.filters.length === 1 && owner.filters[0] === filter ? owner : undefined;
+  }
+
+  /**
    * Entries a PUBLISH carrying these identifiers is for. `[]`: none of the identifiers is known (a resumed
    * session's message); 'duplicate': a second copy for an overlapping filter, already delivered by another copy,
    * or a copy for subscriptions that were all unsubscribed (identifiers this table gave out and retired).
    */
   routeByIds(topic: string, ids: readonly number[]): E[] | 'duplicate' {
+    const one = this.soleOwner(topic, ids);
+    if (one !== undefined) return [one];
     const copyOf = new Set<string>();
     for (const id of ids) {
       const filters = this.filtersOf.get(id);

@@ -45,6 +45,24 @@ describe('SubscriptionTable', () => {
     expect(t.routeByIds('a/x', [999])).toEqual([]);
   });
 
+  it('one identifier of a one-filter entry (the common case, routed without sets) gives exactly what the general rule gives', () => {
+    const t = new SubscriptionTable<{ filters: string[] }>();
+    const plain = entry('d/+');
+    const shared = entry('$share/g/s/#');
+    const [p] = t.plan(plain.filters);
+    t.add(plain, [p!]);
+    const [s] = t.plan(shared.filters);
+    t.add(shared, [s!]);
+    expect(t.routeByIds('d/1', [p!.id])).toEqual([plain]);
+    expect(t.routeByIds('s/1/2', [s!.id])).toEqual([shared]);
+    // The identifier's filter does not match the topic: not this Subscription's copy.
+    expect(t.routeByIds('e/1', [p!.id])).toEqual([]);
+    // A second owner of the filter: both get it, in subscription order.
+    const again = entry('d/+');
+    t.add(again, t.plan(again.filters));
+    expect(t.routeByIds('d/1', [p!.id])).toEqual([plain, again]);
+  });
+
   it('an identical filter in two entries is one broker subscription with two owners', () => {
     const t = new SubscriptionTable<{ filters: string[] }>();
     const a = entry('s/t');
