@@ -77,6 +77,12 @@ export function tracker() {
   };
 }
 
+/** The client's own tracker: QoS 0 has no acknowledgement, so `track` gives no settle function for it. */
+export const trackLikeClient =
+  (qos: 0 | 1 | 2, t = tracker()) =>
+  (holders: number) =>
+    qos === 0 ? undefined : t.track(holders);
+
 export function setup(version: ProtocolVersion = 5, options: MqttClientOptions = {}) {
   const host = new FakeHost(version);
   const ids = new PacketIds();

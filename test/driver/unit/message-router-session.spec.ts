@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { MqttDisconnectedError, MqttMessageDroppedError, MqttProtocolError } from '../../../lib/driver/errors.js';
-import { publish, read, settled, setup, subscribed, tracker } from './message-router-fixture.js';
+import { publish, read, settled, setup, subscribed, tracker, trackLikeClient } from './message-router-fixture.js';
 
 describe('MessageRouter inbound (no network)', () => {
   it('a PUBLISH two Subscriptions match is acknowledged once both have read it', async () => {
@@ -36,6 +36,15 @@ describe('MessageRouter inbound (no network)', () => {
     expect(settled).toEqual([0]); // delivered, waiting for the read
     expect((await read(sub))?.topic).toBe('dup/1');
     expect(settled).toEqual([0, 0]);
+  });
+
+  it('MQTT 5: a second copy of a QoS 0 message is dropped without an acknowledgement to send', async () => {
+    const s = setup(5);
+    const sub = await subscribed(s, ['dq/+', 'dq/1']);
+    const [idWild, idExact] = s.host.all('subscribe').map((p) => p.properties?.subscriptionIdentifier ?? 0);
+    s.router.route(publish('dq/1', 0, [idExact ?? 0]), trackLikeClient(0));
+    s.router.route(publish('dq/1', 0, [idWild ?? 0]), trackLikeClient(0));
+    expect((await read(sub))?.topic).toBe('dq/1');
   });
 
   it('MQTT 5: a PUBLISH with an empty identifier list is routed by topic', async () => {
@@ -93,6 +102,17 @@ describe('MessageRouter inbound (no network)', () => {
     expect([(await read(sub))?.topic, (await read(sub))?.topic]).toEqual(['m/1', 'n']);
     const later = await subscribed(s, ['other']);
     expect((await read(later))?.topic).toBe('other');
+  });
+
+  it('QoS 1/2 messages still held after a Subscription took its own do not count toward the QoS 0 bound', async () => {
+    const s = setup(4, { unroutedBufferSize: 1 });
+    const { track } = tracker();
+    s.router.route(publish('keep/1', 1), track);
+    s.router.route(publish('take'), track);
+    const sub = await subscribed(s, ['take']);
+    expect((await read(sub))?.topic).toBe('take');
+    s.router.route(publish('more'), track); // keep/1 is still held, but the QoS 0 bound of 1 is free
+    expect(s.host.errors).toEqual([]);
   });
 
   it('held messages are handed over in arrival order, before what was routed to the Subscription since', async () => {

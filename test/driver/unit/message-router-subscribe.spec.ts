@@ -11,7 +11,7 @@ import {
   MqttProtocolError,
   MqttSubscribeError,
 } from '../../../lib/driver/errors.js';
-import { publish, read, settled, setup, subscribed, tracker } from './message-router-fixture.js';
+import { publish, read, settled, setup, subscribed, tracker, trackLikeClient } from './message-router-fixture.js';
 
 describe('MessageRouter subscribe (no network)', () => {
   it('subscribe([]) and an invalid filter reject before anything is written or an id is taken', async () => {
@@ -63,6 +63,22 @@ describe('MessageRouter subscribe (no network)', () => {
     const sub = await pending;
     expect(sub.granted).toEqual([0, 2, 1]);
     expect(sub.subscriptionIdentifier).toBe(first?.properties?.subscriptionIdentifier);
+  });
+
+  it('a one-filter Subscription is granted exactly the code its SUBACK gave', async () => {
+    const { host, router } = setup(4);
+    for (const code of [0, 1, 2]) {
+      const pending = router.subscribe([`q${code}`], {});
+      router.onAck({ type: 'suback', packetId: host.last('subscribe').packetId, reasonCodes: [code] });
+      expect((await pending).granted).toEqual([code]);
+    }
+  });
+
+  it('MQTT 5 before the first CONNACK (no server properties yet): subscribe() rejects as offline', async () => {
+    const { host, router } = setup(5);
+    host.serverProperties = undefined;
+    host.status = 'connecting';
+    await expect(router.subscribe(['a'], {})).rejects.toBeInstanceOf(MqttDisconnectedError);
   });
 
   it('a SUBACK with fewer codes than filters refuses the filters it left out (0x80)', async () => {
@@ -199,7 +215,7 @@ describe('MessageRouter subscribe (no network)', () => {
     for (let i = 0; i < 1000; i++) s.router.route(publish('b/2'), track);
     expect(s.host.errors).toEqual([]);
     s.router.route(publish('b/1'), track);
-    s.router.route(publish('b/2'), track);
+    s.router.route(publish('b/2'), trackLikeClient(0)); // as the client tracks QoS 0: nothing to settle
     expect(s.host.errors.map((e) => [e.constructor, e.message])).toEqual([
       [MqttMessageDroppedError, 'Subscription buffer full: QoS 0 message on b/1 dropped'],
       [MqttMessageDroppedError, 'Subscription buffer full: QoS 0 message on b/2 dropped'],
