@@ -51,7 +51,13 @@ describeMosquitto('a microservice-only app whose broker goes away for good (chil
         await new Promise((r) => setTimeout(r, 10));
       }
       await broker.stop();
-      const code = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 15_000))]);
+      // A hang guard, cleared once the child exits: left pending, it kept the Jest worker alive for 15 s after
+      // this file ("A worker process has failed to exit gracefully" when it was a worker's last file).
+      let guard: NodeJS.Timeout | undefined;
+      const running = new Promise<'running'>((r) => {
+        guard = setTimeout(() => r('running'), 15_000);
+      });
+      const code = await Promise.race([exited, running]).finally(() => clearTimeout(guard));
       expect(code).toBe(1);
       expect(output).toContain('stopped consuming');
       expect(output).toContain(broker.url);
