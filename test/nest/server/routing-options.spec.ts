@@ -5,6 +5,7 @@
  * showed untested (docs/mutation.md).
  */
 import { describe, expect, it } from '@jest/globals';
+import { checkHandlerOptionKeys } from '../../../lib/nest/routing/handler-options.js';
 import { MqttAsyncPatternError, parseRoutePattern } from '../../../lib/nest/routing/pattern.js';
 import { MqttAsyncRouter } from '../../../lib/nest/routing/router.js';
 
@@ -175,5 +176,39 @@ describe('pattern edges', () => {
 
   it('ranks each level: literal 2, + or param 1, # 0', () => {
     expect(parseRoutePattern('a/+/{b}/#').rank).toEqual([2, 1, 1, 0]);
+  });
+});
+
+describe('handler option keys', () => {
+  it('every handler option is a known key', () => {
+    const all = {
+      qos: 1,
+      shared: 'g',
+      concurrency: 1,
+      ack: 'auto',
+      noLocal: true,
+      retainHandling: 0,
+      ackTimeout: 1,
+      onAckTimeout: 'warn',
+      retry: false,
+    };
+    expect(() => checkHandlerOptionKeys(all, 'h')).not.toThrow();
+  });
+
+  it.each([
+    ['acks', "unknown option 'acks' (did you mean 'ack'?)"],
+    ['QOS', "unknown option 'QOS' (did you mean 'qos'?)"],
+    ['ackTimout', "(did you mean 'ackTimeout'?)"],
+    ['sharde', "(did you mean 'shared'?)"],
+  ])('an unknown key %s names the near miss', (key, text) => {
+    expect(() => checkHandlerOptionKeys({ qos: 1, [key]: 1 }, 'Ctl.m')).toThrow(text);
+  });
+
+  it('a key far from every option names none, and the error names the handler and the options', () => {
+    const fail = () => checkHandlerOptionKeys({ zzzzzzzz: 1 }, 'Ctl.m');
+    expect(fail).toThrow(MqttAsyncPatternError);
+    expect(fail).toThrow(
+      /^Invalid handler options on Ctl\.m: unknown option 'zzzzzzzz'; the options are ack, ackTimeout,/,
+    );
   });
 });
