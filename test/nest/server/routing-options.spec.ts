@@ -148,6 +148,16 @@ describe('runtime (detached) routes', () => {
     expect(router.add('other/+', 'rpc2', false, {}, 'rpc2', true).handler).toBe('rpc2');
   });
 
+  it('removing a runtime event route leaves every RPC route in place, also when removed twice', () => {
+    const router = newRouter();
+    router.add('rpc/a', 'a', false, {}, 'a');
+    router.add('rpc/b', 'b', false, {}, 'b');
+    const ev = router.add('ev', 'ev', true, {}, 'ev', true);
+    router.remove(ev);
+    router.remove(ev);
+    expect([router.rpcRoute('rpc/a')?.handler, router.rpcRoute('rpc/b')?.handler]).toEqual(['a', 'b']);
+  });
+
   it('an RPC route registered at startup may overlap another (the most specific answers)', () => {
     const router = newRouter();
     router.add('dev/+/cmd', 'wide', false, {}, 'wide');
@@ -162,6 +172,7 @@ describe('pattern edges', () => {
     ['a/:1x', 'not a valid parameter name'],
     ['a/{x}/:x', "parameter 'x' repeats"],
     ['{"a"}', 'not a valid parameter name'], // looks like an object pattern but is not JSON
+    ['a/{x y}', 'not a valid parameter name'], // the whole name must match, not a prefix
   ])('rejects %s', (pattern, why) => {
     expect(() => parseRoutePattern(pattern, 'h')).toThrow(why);
   });
