@@ -234,11 +234,14 @@ export function runScenarios(makeWorld: WorldFactory, options: ScenarioOptions =
       await world.publish('jobs/after/2', {});
       expect(topicsOf('auto')).toEqual(['jobs/auto/1', 'jobs/auto/2']);
       expect(topicsOf('after')).toEqual(['jobs/after/1', 'jobs/after/2']);
+      // RabbitMQ can still hand jobs/manual/3 to the closing connection (its DISCONNECT not yet processed); it
+      // then comes back as a redelivery, rightly flagged DUP (MQTT 4.3.1). mosquitto and the in-memory broker
+      // queue it for the absent session: a first delivery.
       expect(seenBy('manual').map((s) => [s.topic, s.dup])).toEqual([
         ['jobs/manual/1', false],
         ['jobs/manual/2', false],
         ['jobs/manual/2', true],
-        ['jobs/manual/3', false],
+        ['jobs/manual/3', world.kind === 'rabbitmq' ? expect.any(Boolean) : false],
       ]);
       if (world.unacked) expect(world.unacked().map((u) => u.topic)).toEqual(['jobs/manual/2', 'jobs/manual/3']);
     });
