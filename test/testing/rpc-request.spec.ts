@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { MqttDriverClient } from '../../lib/driver/index.js';
 import { encodeReplyFlags } from '../../lib/nest/serialization/reply.js';
 import { MemoryBroker, MqttAsyncRpcError, rpcRequest } from '../../lib/testing/index.js';
+import { unhandledRejectionsDuring } from '../support/unhandled-rejections.js';
 
 /**
  * The requester's publish() confirms only after the reply was delivered: RabbitMQ sends a PUBACK after routing
@@ -54,16 +55,18 @@ describe('rpcRequest() when the reply overtakes the PUBACK', () => {
           markReplied();
         }
       })();
-      const err = await rpcRequest(slowPubackClient(requester, replied), 'math/fail', [1], { wire }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      let err: unknown;
+      const unhandled = await unhandledRejectionsDuring(async () => {
+        err = await rpcRequest(slowPubackClient(requester, replied), 'math/fail', [1], { wire }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      });
+      expect(unhandled).toEqual([]);
       expect(err).toBeInstanceOf(MqttAsyncRpcError);
       expect((err as MqttAsyncRpcError).error).toEqual({ code: 'E_MATH', message: 'cannot do that' });
     } finally {
       broker.close();
     }
-    // Ends at once: jest-circus fails a test whose promise was rejected without a handler and not yet reported
-    // handled (Node reports that a turn later); this is how the flake showed on RabbitMQ.
   });
 });
