@@ -8,15 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { PublishPacket } from '../../../lib/driver/codec/packets.js';
 import { MqttDisconnectedError, MqttPublishError } from '../../../lib/driver/errors.js';
 import { Outbound } from '../../../lib/driver/session/outbound.js';
-
-const pub = (topic: string, qos: 1 | 2 = 1): PublishPacket => ({
-  type: 'publish',
-  topic,
-  qos,
-  retain: false,
-  dup: false,
-  payload: Buffer.alloc(0),
-});
+import { pub } from './publish-fixture.js';
 
 /** An Outbound writing into `sent` (topics, and `rel<id>` for PUBREL). */
 function recorder(recheck?: (p: PublishPacket) => void) {

@@ -1,19 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { backoffDelay } from '../../../lib/driver/backoff.js';
-import type { PublishPacket } from '../../../lib/driver/codec/packets.js';
 import { MqttDisconnectedError, MqttError, MqttPublishError } from '../../../lib/driver/errors.js';
 import { InboundAcks } from '../../../lib/driver/session/inbound.js';
 import { Outbound } from '../../../lib/driver/session/outbound.js';
 import { PacketIds } from '../../../lib/driver/session/packet-ids.js';
-
-const pub = (topic: string, qos: 1 | 2 = 1): PublishPacket => ({
-  type: 'publish',
-  topic,
-  qos,
-  retain: false,
-  dup: false,
-  payload: Buffer.alloc(0),
-});
+import { pub } from './publish-fixture.js';
 
 describe('PacketIds', () => {
   it('wraps at 65535 and skips ids in use', () => {
